@@ -1,0 +1,172 @@
+//! User accounts, in memory.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use domain::password::PasswordHash;
+use domain::user::{Email, ExternalUser, NewUser, PersonName, Role, User, UserId, Username};
+use ports::{PortError, UserRepository};
+
+use crate::lock::lock;
+
+#[derive(Debug, Default)]
+struct State {
+    users: BTreeMap<UserId, (User, Option<PasswordHash>)>,
+    last_id: i64,
+}
+
+impl State {
+    fn holder_of_email(&self, email: &str) -> Option<UserId> {
+        let email = email.to_lowercase();
+        self.users.values().find_map(|(user, _)| {
+            user.email
+                .as_ref()
+                .filter(|e| e.as_str().to_lowercase() == email)
+                .map(|_| user.id)
+        })
+    }
+
+    fn holder_of_username(&self, username: &str) -> Option<UserId> {
+        let username = username.to_lowercase();
+        self.users
+            .values()
+            .find(|(user, _)| user.username.as_str().to_lowercase() == username)
+            .map(|(user, _)| user.id)
+    }
+
+    fn next_id(&mut self) -> Result<UserId, PortError> {
+        self.last_id += 1;
+        UserId::new(self.last_id).map_err(PortError::unexpected)
+    }
+}
+
+/// Every user, keyed by id. Uniqueness of e-mail and username is checked under the same lock
+/// as the insert, so concurrent registrations cannot both win.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryUsers {
+    state: Arc<Mutex<State>>,
+}
+
+impl UserRepository for MemoryUsers {
+    async fn create(&self, new: NewUser, password: PasswordHash) -> Result<User, PortError> {
+        let mut state = lock(&self.state);
+        if state.holder_of_email(new.email.as_str()).is_some() {
+            return Err(PortError::Conflict("email"));
+        }
+        if state.holder_of_username(new.username.as_str()).is_some() {
+            return Err(PortError::Conflict("username"));
+        }
+        let user = User {
+            id: state.next_id()?,
+            username: new.username,
+            email: Some(new.email),
+            first_name: new.first_name,
+            last_name: new.last_name,
+            role: new.role,
+            is_active: true,
+            created_at: Utc::now(),
+        };
+        state.users.insert(user.id, (user.clone(), Some(password)));
+        Ok(user)
+    }
+
+    async fn get(&self, id: UserId) -> Result<User, PortError> {
+        lock(&self.state)
+            .users
+            .get(&id)
+            .map(|(user, _)| user.clone())
+            .ok_or(PortError::NotFound)
+    }
+
+    async fn find_by_email(
+        &self,
+        email: &Email,
+    ) -> Result<(User, Option<PasswordHash>), PortError> {
+        let state = lock(&self.state);
+        let id = state
+            .holder_of_email(email.as_str())
+            .ok_or(PortError::NotFound)?;
+        state.users.get(&id).cloned().ok_or(PortError::NotFound)
+    }
+
+    async fn ensure_external(&self, external: ExternalUser) -> Result<User, PortError> {
+        let mut state = lock(&self.state);
+        if let Some((user, _)) = state.users.get(&external.id) {
+            return Ok(user.clone());
+        }
+        if let Some(email) = &external.email {
+            if state.holder_of_email(email.as_str()).is_some() {
+                return Err(PortError::Conflict("email"));
+            }
+        }
+        if state
+            .holder_of_username(external.username.as_str())
+            .is_some()
+        {
+            return Err(PortError::Conflict("username"));
+        }
+        let user = User {
+            id: external.id,
+            username: external.username,
+            email: external.email,
+            first_name: PersonName::default(),
+            last_name: PersonName::default(),
+            role: external.role,
+            is_active: true,
+            created_at: Utc::now(),
+        };
+        state.last_id = state.last_id.max(user.id.get());
+        state.users.insert(user.id, (user.clone(), None));
+        Ok(user)
+    }
+
+    async fn upsert_admin(
+        &self,
+        email: Email,
+        username: Username,
+        password: PasswordHash,
+    ) -> Result<User, PortError> {
+        let mut state = lock(&self.state);
+        let by_email = state.holder_of_email(email.as_str());
+        let by_username = state.holder_of_username(username.as_str());
+        let existing = match (by_email, by_username) {
+            (Some(a), Some(b)) if a != b => return Err(PortError::Conflict("username")),
+            (Some(id), _) | (None, Some(id)) => Some(id),
+            (None, None) => None,
+        };
+        let id = match existing {
+            Some(id) => id,
+            None => state.next_id()?,
+        };
+        let user = match state.users.remove(&id) {
+            Some((mut user, _)) => {
+                user.role = Role::Admin;
+                user.is_active = true;
+                if user.email.is_none() {
+                    user.email = Some(email);
+                }
+                user
+            }
+            None => User {
+                id,
+                username,
+                email: Some(email),
+                first_name: PersonName::default(),
+                last_name: PersonName::default(),
+                role: Role::Admin,
+                is_active: true,
+                created_at: Utc::now(),
+            },
+        };
+        state.users.insert(id, (user.clone(), Some(password)));
+        Ok(user)
+    }
+
+    async fn set_active(&self, id: UserId, active: bool) -> Result<User, PortError> {
+        let mut state = lock(&self.state);
+        let (user, _) = state.users.get_mut(&id).ok_or(PortError::NotFound)?;
+        user.is_active = active;
+        Ok(user.clone())
+    }
+}

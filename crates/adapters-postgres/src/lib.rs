@@ -1,0 +1,19 @@
+//! PostgreSQL implementations of the repository ports, on diesel + diesel-async, with the
+//! embedded migrations of the top-level `migrations/` folder.
+//!
+//! PostgreSQL is the system of record: every guarantee about ordering, idempotency and
+//! exactly-once effects is enforced here by constraints and transactions, never by Redis.
+
+mod errors;
+pub mod health;
+pub mod migrations;
+pub mod pool;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod users;
+
+pub use health::PgHealth;
+pub use migrations::{MIGRATIONS, run_migrations};
+pub use pool::{PgPool, PoolSettings, connect};
+pub use refresh_tokens::PgRefreshTokens;
+pub use users::PgUsers;

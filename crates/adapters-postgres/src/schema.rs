@@ -1,0 +1,69 @@
+//! The tables, as diesel sees them. Written by hand to match `migrations/`; the test
+//! `schema_matches_migrations` compares every table and column with the migrated database.
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        username -> Varchar,
+        email -> Nullable<Varchar>,
+        first_name -> Varchar,
+        last_name -> Varchar,
+        role -> Text,
+        is_active -> Bool,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    used_refresh_tokens (jti) {
+        jti -> Text,
+        user_id -> Int8,
+        expires_at -> Timestamptz,
+        used_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(used_refresh_tokens -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, used_refresh_tokens);
+
+/// Every table with its columns, in schema order, for the schema check.
+pub fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
+    fn columns<T: diesel::Table>() -> Vec<&'static str>
+    where
+        T::AllColumns: ColumnNames,
+    {
+        T::AllColumns::names()
+    }
+    vec![
+        ("users", columns::<users::table>()),
+        (
+            "used_refresh_tokens",
+            columns::<used_refresh_tokens::table>(),
+        ),
+    ]
+}
+
+/// Names of a tuple of columns.
+pub trait ColumnNames {
+    /// The column names, in order.
+    fn names() -> Vec<&'static str>;
+}
+
+/// Implements [`ColumnNames`] for every tuple arity up to the number of identifiers given.
+macro_rules! impl_column_names {
+    () => {};
+    ($first:ident $(, $rest:ident)*) => {
+        impl<$first: diesel::Column, $($rest: diesel::Column),*> ColumnNames for ($first, $($rest,)*) {
+            fn names() -> Vec<&'static str> {
+                vec![$first::NAME $(, $rest::NAME)*]
+            }
+        }
+        impl_column_names!($($rest),*);
+    };
+}
+
+impl_column_names!(
+    A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W, X
+);

@@ -1,0 +1,7 @@
+//! The REST handlers, one module per area. Each handler is annotated with `#[utoipa::path]`,
+//! which is also where its method and path are declared (see [`crate::routes`]).
+
+pub mod accounts;
+pub mod health;
+pub mod metrics;
+pub mod users;

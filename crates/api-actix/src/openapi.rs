@@ -1,0 +1,53 @@
+//! The OpenAPI 3.1 description, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorBody;
+use crate::handlers::{accounts, health, metrics, users};
+
+/// The API document served at `/api/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "eclean-realtime",
+        description = "Chat, notifications and job-lifecycle events for E-Clean, over REST and WebSocket. \
+                       Every 4xx/5xx carries the ErrorBody shape.",
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        metrics::metrics,
+        accounts::register,
+        accounts::login,
+        accounts::refresh,
+        users::me,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "accounts", description = "Own accounts and tokens"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the handlers refer to.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! The route table. Every REST route is registered through [`Registrar::add`], which takes the
+//! method and path from the handler's `#[utoipa::path]` annotation — so a route cannot be
+//! registered without being described, and the test `openapi_lists_every_route` proves that each
+//! registered route is also listed in [`crate::openapi::ApiDoc`].
+
+use std::collections::BTreeMap;
+
+use actix_web::http::Method;
+use actix_web::http::header;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
+use app::Ports;
+use utoipa::openapi::HttpMethod;
+
+use crate::error::ApiError;
+use crate::handlers;
+
+/// Collects routes by path, then registers one actix resource per path that answers both with
+/// and without the trailing slash, and 405 (with `Allow`) for other methods.
+#[derive(Default)]
+pub struct Registrar {
+    resources: BTreeMap<String, Vec<(Method, Route)>>,
+}
+
+impl std::fmt::Debug for Registrar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.routes()).finish()
+    }
+}
+
+fn actix_method(method: &HttpMethod) -> Method {
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+impl Registrar {
+    /// Registers `handler` under the method(s) and path of its `#[utoipa::path]` (`D`).
+    pub fn add<D, F, Args>(&mut self, handler: F)
+    where
+        D: utoipa::Path,
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        for method in D::methods() {
+            let method = actix_method(&method);
+            let route = web::method(method.clone()).to(handler.clone());
+            self.resources
+                .entry(D::path())
+                .or_default()
+                .push((method, route));
+        }
+    }
+
+    /// Every registered `(METHOD, path)`, in a stable order.
+    pub fn routes(&self) -> Vec<(String, String)> {
+        self.resources
+            .iter()
+            .flat_map(|(path, routes)| {
+                routes
+                    .iter()
+                    .map(move |(method, _)| (method.to_string(), path.clone()))
+            })
+            .collect()
+    }
+
+    /// Installs every resource into `cfg`.
+    pub fn install(self, cfg: &mut web::ServiceConfig) {
+        for (path, routes) in self.resources {
+            let allow = routes
+                .iter()
+                .map(|(method, _)| method.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let other = path.trim_end_matches('/');
+            let patterns = if other.is_empty() || other == path {
+                vec![path.clone(), format!("{path}/")]
+            } else {
+                vec![path.clone(), other.to_owned()]
+            };
+            let mut resource = web::resource(patterns).name(&path);
+            for (_, route) in routes {
+                resource = resource.route(route);
+            }
+            resource = resource.default_service(web::to(move || {
+                let allow = allow.clone();
+                async move { method_not_allowed(&allow) }
+            }));
+            cfg.service(resource);
+        }
+    }
+}
+
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut response = actix_web::ResponseError::error_response(&ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("method not allowed; this resource accepts {allow}"),
+    ));
+    if let Ok(value) = header::HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// The REST API of the service, over the ports `P`.
+pub fn api<P: Ports>() -> Registrar {
+    use handlers::{accounts, health, metrics, users};
+    let mut r = Registrar::default();
+    r.add::<health::__path_healthz, _, _>(health::healthz);
+    r.add::<health::__path_readyz, _, _>(health::readyz::<P>);
+    r.add::<metrics::__path_metrics, _, _>(metrics::metrics);
+    r.add::<accounts::__path_register, _, _>(accounts::register::<P>);
+    r.add::<accounts::__path_login, _, _>(accounts::login::<P>);
+    r.add::<accounts::__path_refresh, _, _>(accounts::refresh::<P>);
+    r.add::<users::__path_me, _, _>(users::me);
+    r
+}

@@ -1,0 +1,50 @@
+//! The bundle of adapter types the services run on.
+
+use ports::{HealthProbe, PasswordHasher, RefreshTokenStore, TokenCodec, UserRepository};
+
+/// Names the concrete adapter for every port. The binary implements it twice: once for the
+/// memory adapters, once for PostgreSQL + Redis.
+pub trait Ports: Send + Sync + 'static {
+    /// User accounts.
+    type Users: UserRepository;
+    /// Password hashing.
+    type Hasher: PasswordHasher;
+    /// JWT signing and verification.
+    type Tokens: TokenCodec;
+    /// Used refresh tokens.
+    type RefreshTokens: RefreshTokenStore;
+    /// Readiness of the dependencies.
+    type Health: HealthProbe;
+}
+
+/// One instance of every adapter.
+pub struct Adapters<P: Ports> {
+    /// User accounts.
+    pub users: P::Users,
+    /// Password hashing.
+    pub hasher: P::Hasher,
+    /// JWT signing and verification.
+    pub tokens: P::Tokens,
+    /// Used refresh tokens.
+    pub refresh_tokens: P::RefreshTokens,
+    /// Readiness of the dependencies.
+    pub health: P::Health,
+}
+
+impl<P: Ports> Clone for Adapters<P> {
+    fn clone(&self) -> Self {
+        Self {
+            users: self.users.clone(),
+            hasher: self.hasher.clone(),
+            tokens: self.tokens.clone(),
+            refresh_tokens: self.refresh_tokens.clone(),
+            health: self.health.clone(),
+        }
+    }
+}
+
+impl<P: Ports> std::fmt::Debug for Adapters<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adapters").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,18 @@
+//! The ports of eclean-realtime: every trait the core needs from the outside world.
+//!
+//! Ports speak domain types only. Each method documents its error contract, and every adapter
+//! (memory, PostgreSQL, Redis) honours the same contract; the contract-test suite in `tests/`
+//! runs against all of them.
+//!
+//! Ports are `Clone + Send + Sync + 'static` and use native `async fn` with `Send` futures, so the
+//! services in `app` are generic over them and dispatch statically.
+
+pub mod credentials;
+pub mod error;
+pub mod health;
+pub mod users;
+
+pub use credentials::{PasswordHasher, RefreshTokenStore, TokenCodec, TokenError};
+pub use error::{BoxError, PortError};
+pub use health::{DependencyStatus, HealthProbe};
+pub use users::UserRepository;

@@ -1,0 +1,396 @@
+//! The application: binds, migrates, wires the adapters, serves, and shuts down.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use actix_web::dev::{Server, ServerHandle};
+use adapters_memory::{MemoryHealth, MemoryRefreshTokens, MemoryUsers};
+use adapters_postgres::{PgHealth, PgRefreshTokens, PgUsers, PoolSettings};
+use adapters_redis::RedisHealth;
+use api_actix::credentials::{Argon2Hasher, JwtCodec, JwtKeys, JwtSettings};
+use api_actix::{Gateway, HttpSettings, build_app};
+use app::{Adapters, AppError, AuthSettings, Ports, Services};
+use ports::{PortError, TokenCodec};
+use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
+
+use crate::config::{Algorithm, ConfigError, Settings, read_key};
+use crate::wiring::{ClusterPorts, MemoryPorts, PostgresPorts};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// Address tried.
+        address: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A dependency failed during start.
+    #[error("{context}: {source}")]
+    Dependency {
+        /// What was being done.
+        context: &'static str,
+        /// Cause.
+        source: PortError,
+    },
+    /// A use case failed during start (the bootstrap admin).
+    #[error("{context}: {source}")]
+    App {
+        /// What was being done.
+        context: &'static str,
+        /// Cause.
+        source: AppError,
+    },
+    /// The HTTP server could not be built.
+    #[error("cannot start the HTTP server: {0}")]
+    Server(std::io::Error),
+}
+
+/// Which storage the process runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Everything in memory.
+    Memory,
+    /// PostgreSQL, no Redis.
+    Postgres,
+    /// PostgreSQL and Redis.
+    Cluster,
+}
+
+/// A started (bound, migrated, wired) service, not yet serving until awaited.
+pub struct Application {
+    address: SocketAddr,
+    storage: Storage,
+    server: Server,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds the listener first (so port 0 works and the port is known early), then migrates and
+    /// wires everything. Serving starts when [`Application::run_until_stopped`] is awaited.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let storage = match (settings.database_url(), settings.redis_url()) {
+            (None, _) => Storage::Memory,
+            (Some(_), None) => Storage::Postgres,
+            (Some(_), Some(_)) => Storage::Cluster,
+        };
+        let requested = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&requested).map_err(|source| StartupError::Bind {
+            address: requested.clone(),
+            source,
+        })?;
+        let address = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: requested,
+            source,
+        })?;
+        // The first line says where the service listens and where its data lives.
+        match storage {
+            Storage::Memory => tracing::warn!(
+                %address, profile = %settings.profile,
+                "listening on http://{address} — storage: IN MEMORY (no database configured); data lives in this process and is lost when it exits"
+            ),
+            Storage::Postgres => tracing::info!(
+                %address, profile = %settings.profile,
+                "listening on http://{address} — storage: PostgreSQL; no Redis configured, so this is a single instance"
+            ),
+            Storage::Cluster => tracing::info!(
+                %address, profile = %settings.profile,
+                "listening on http://{address} — storage: PostgreSQL + Redis"
+            ),
+        }
+
+        let tokens = jwt_codec(&settings)?;
+        let hasher = argon2(&settings)?;
+        let (server, background) = match storage {
+            Storage::Memory => {
+                let adapters = Adapters::<MemoryPorts> {
+                    users: MemoryUsers::default(),
+                    hasher,
+                    tokens,
+                    refresh_tokens: MemoryRefreshTokens::default(),
+                    health: MemoryHealth,
+                };
+                serve(adapters, &settings, listener).await?
+            }
+            Storage::Postgres => {
+                let pool = postgres_pool(&settings).await?;
+                let health = PgHealth::new(pool.clone(), probe_timeout(&settings));
+                let adapters = Adapters::<PostgresPorts> {
+                    users: PgUsers::new(pool.clone()),
+                    hasher,
+                    tokens,
+                    refresh_tokens: PgRefreshTokens::new(pool),
+                    health,
+                };
+                serve(adapters, &settings, listener).await?
+            }
+            Storage::Cluster => {
+                let pool = postgres_pool(&settings).await?;
+                let redis = redis_pool(&settings)?;
+                let health = (
+                    PgHealth::new(pool.clone(), probe_timeout(&settings)),
+                    RedisHealth::new(redis, probe_timeout(&settings)),
+                );
+                let adapters = Adapters::<ClusterPorts> {
+                    users: PgUsers::new(pool.clone()),
+                    hasher,
+                    tokens,
+                    refresh_tokens: PgRefreshTokens::new(pool),
+                    health,
+                };
+                serve(adapters, &settings, listener).await?
+            }
+        };
+        Ok(Self {
+            address,
+            storage,
+            server,
+            background,
+        })
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Which storage is in use.
+    pub fn storage(&self) -> Storage {
+        self.storage
+    }
+
+    /// A handle that stops the server (gracefully or not) from elsewhere.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped through [`Application::handle`], then stops background work.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+fn probe_timeout(settings: &Settings) -> Duration {
+    Duration::from_millis(
+        settings
+            .database
+            .connect_timeout_ms
+            .max(settings.redis.timeout_ms),
+    )
+}
+
+/// Wires the services over `adapters` and starts the HTTP server on `listener`.
+async fn serve<P: Ports>(
+    adapters: Adapters<P>,
+    settings: &Settings,
+    listener: TcpListener,
+) -> Result<(Server, Vec<JoinHandle<()>>), StartupError> {
+    let services = Services::new(adapters, auth_settings(settings));
+    bootstrap_admin(&services, settings).await?;
+    let background = vec![spawn_refresh_token_purge(services.clone())];
+    let gateway = Gateway::new(
+        services,
+        HttpSettings {
+            json_limit: settings.server.json_limit_bytes,
+        },
+    );
+    let mut server = HttpServer::new(move || build_app(gateway.clone()))
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout_s);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    let server = server.listen(listener).map_err(StartupError::Server)?.run();
+    Ok((server, background))
+}
+
+/// Creates or promotes the configured admin.
+async fn bootstrap_admin<P: Ports>(
+    services: &Services<P>,
+    settings: &Settings,
+) -> Result<(), StartupError> {
+    let admin = &settings.auth.bootstrap_admin;
+    if admin.email.is_empty() {
+        return Ok(());
+    }
+    services
+        .accounts
+        .create_admin(
+            &admin.email,
+            &admin.username,
+            admin.password.expose_secret(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|source| StartupError::App {
+            context: "auth.bootstrap_admin",
+            source,
+        })
+}
+
+/// Forgets expired used refresh tokens once an hour.
+fn spawn_refresh_token_purge<P: Ports>(services: Services<P>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match services.accounts.purge_used_refresh_tokens().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "purged expired used refresh tokens"),
+                Err(error) => tracing::warn!(%error, "purging used refresh tokens failed"),
+            }
+        }
+    })
+}
+
+/// The auth policy of the services.
+pub fn auth_settings(settings: &Settings) -> AuthSettings {
+    AuthSettings {
+        access_ttl: chrono::Duration::seconds(settings.auth.access_ttl_s as i64),
+        refresh_ttl: chrono::Duration::seconds(settings.auth.refresh_ttl_s as i64),
+        own_accounts: settings.auth.own_accounts,
+    }
+}
+
+/// The password hasher with the configured cost.
+pub fn argon2(settings: &Settings) -> Result<Argon2Hasher, StartupError> {
+    let cost = &settings.auth.password_hash;
+    Argon2Hasher::new(cost.memory_kib, cost.iterations, cost.parallelism).map_err(|source| {
+        StartupError::Dependency {
+            context: "auth.password_hash",
+            source,
+        }
+    })
+}
+
+/// The JWT codec for the configured algorithm and keys. With HS256 and no secret (allowed
+/// outside production) a random per-process secret is generated and a warning logged.
+pub fn jwt_codec(settings: &Settings) -> Result<JwtCodec, StartupError> {
+    let auth = &settings.auth;
+    let optional = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    let keys = match auth.algorithm {
+        Algorithm::HS256 => {
+            let configured = auth.jwt_secret.expose_secret();
+            let secret = if configured.is_empty() {
+                tracing::warn!(
+                    "auth.jwt_secret is not set: using a random secret for this process; \
+                     tokens stop working at restart and platform tokens are refused"
+                );
+                ephemeral_secret()
+            } else {
+                configured.as_bytes().to_vec()
+            };
+            JwtKeys::Hs256 { secret }
+        }
+        Algorithm::RS256 | Algorithm::ES256 => {
+            let public_pem = read_key("auth.public_key_path", &auth.public_key_path)?;
+            let private_pem = match optional(&auth.private_key_path) {
+                Some(path) => Some(read_key("auth.private_key_path", &path)?),
+                None => None,
+            };
+            if auth.algorithm == Algorithm::RS256 {
+                JwtKeys::Rs256 {
+                    public_pem,
+                    private_pem,
+                }
+            } else {
+                JwtKeys::Es256 {
+                    public_pem,
+                    private_pem,
+                }
+            }
+        }
+    };
+    let codec = JwtCodec::new(JwtSettings {
+        keys,
+        leeway_s: auth.leeway_s,
+        issuer: optional(&auth.issuer),
+        audience: optional(&auth.audience),
+    })
+    .map_err(|source| StartupError::Dependency {
+        context: "auth keys",
+        source,
+    })?;
+    if auth.own_accounts && !codec.can_sign() {
+        tracing::warn!(
+            "auth.own_accounts is on but no private key is configured: register/login/refresh answer 403"
+        );
+    }
+    Ok(codec)
+}
+
+/// 32 random bytes from the OS (via two v4 UUIDs, whose 122 random bits each come from getrandom).
+fn ephemeral_secret() -> Vec<u8> {
+    let mut secret = uuid::Uuid::new_v4().as_bytes().to_vec();
+    secret.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    secret
+}
+
+/// Migrates (when configured) and builds the PostgreSQL pool.
+pub async fn postgres_pool(settings: &Settings) -> Result<adapters_postgres::PgPool, StartupError> {
+    let url = settings.database_url().unwrap_or_default();
+    if settings.database.migrate_on_start {
+        let applied = adapters_postgres::run_migrations(url)
+            .await
+            .map_err(|source| StartupError::Dependency {
+                context: "applying database migrations",
+                source,
+            })?;
+        if applied.is_empty() {
+            tracing::info!("database schema is up to date");
+        } else {
+            tracing::info!(?applied, "applied database migrations");
+        }
+    }
+    adapters_postgres::connect(
+        url,
+        &PoolSettings {
+            max_size: settings.database.pool_size,
+            wait_timeout: Duration::from_millis(settings.database.wait_timeout_ms),
+            connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
+        },
+    )
+    .map_err(|source| StartupError::Dependency {
+        context: "creating the database pool",
+        source,
+    })
+}
+
+/// Builds the Redis pool.
+pub fn redis_pool(settings: &Settings) -> Result<adapters_redis::RedisPool, StartupError> {
+    adapters_redis::connect(
+        settings.redis_url().unwrap_or_default(),
+        settings.redis.pool_size,
+        Duration::from_millis(settings.redis.timeout_ms),
+    )
+    .map_err(|source| StartupError::Dependency {
+        context: "creating the Redis pool",
+        source,
+    })
+}

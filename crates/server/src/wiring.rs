@@ -1,0 +1,43 @@
+//! The concrete port bundles: where adapter types finally meet.
+
+use adapters_memory::{MemoryHealth, MemoryRefreshTokens, MemoryUsers};
+use adapters_postgres::{PgHealth, PgRefreshTokens, PgUsers};
+use adapters_redis::RedisHealth;
+use api_actix::credentials::{Argon2Hasher, JwtCodec};
+use app::Ports;
+
+/// Everything in this process's memory: the embedded default.
+#[derive(Debug)]
+pub struct MemoryPorts;
+
+impl Ports for MemoryPorts {
+    type Users = MemoryUsers;
+    type Hasher = Argon2Hasher;
+    type Tokens = JwtCodec;
+    type RefreshTokens = MemoryRefreshTokens;
+    type Health = MemoryHealth;
+}
+
+/// PostgreSQL as the system of record, one instance, no Redis.
+#[derive(Debug)]
+pub struct PostgresPorts;
+
+impl Ports for PostgresPorts {
+    type Users = PgUsers;
+    type Hasher = Argon2Hasher;
+    type Tokens = JwtCodec;
+    type RefreshTokens = PgRefreshTokens;
+    type Health = PgHealth;
+}
+
+/// PostgreSQL and Redis: the scaled-out deployment.
+#[derive(Debug)]
+pub struct ClusterPorts;
+
+impl Ports for ClusterPorts {
+    type Users = PgUsers;
+    type Hasher = Argon2Hasher;
+    type Tokens = JwtCodec;
+    type RefreshTokens = PgRefreshTokens;
+    type Health = (PgHealth, RedisHealth);
+}

@@ -1,0 +1,2 @@
+DROP TABLE used_refresh_tokens;
+DROP TABLE users;
