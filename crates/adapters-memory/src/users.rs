@@ -95,10 +95,10 @@ impl UserRepository for MemoryUsers {
         if let Some((user, _)) = state.users.get(&external.id) {
             return Ok(user.clone());
         }
-        if let Some(email) = &external.email {
-            if state.holder_of_email(email.as_str()).is_some() {
-                return Err(PortError::Conflict("email"));
-            }
+        if let Some(email) = &external.email
+            && state.holder_of_email(email.as_str()).is_some()
+        {
+            return Err(PortError::Conflict("email"));
         }
         if state
             .holder_of_username(external.username.as_str())

@@ -22,7 +22,7 @@ diesel::define_sql_function! {
 }
 
 /// Which unique index means which rule.
-const UNIQUE_RULES: &[(&str, &'static str)] = &[
+const UNIQUE_RULES: &[(&str, &str)] = &[
     ("users_email_lower_key", "email"),
     ("users_username_lower_key", "username"),
 ];

@@ -100,8 +100,8 @@ mod tests {
 
     fn user(role: Role) -> Principal {
         Principal::User(User {
-            id: UserId::new(7).unwrap_or_else(|_| unreachable!()),
-            username: Username::parse("anna").unwrap_or_else(|_| unreachable!()),
+            id: UserId::new(7).unwrap(),
+            username: Username::parse("anna").unwrap(),
             email: None,
             first_name: PersonName::default(),
             last_name: PersonName::default(),

@@ -285,21 +285,21 @@ impl Settings {
                 "Redis needs PostgreSQL as the system of record: set database.url (DATABASE_URL) too",
             ));
         }
-        if let Some(url) = self.database_url() {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(inconsistent(
-                    "database.url",
-                    "must start with postgres:// or postgresql://",
-                ));
-            }
+        if let Some(url) = self.database_url()
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(inconsistent(
+                "database.url",
+                "must start with postgres:// or postgresql://",
+            ));
         }
-        if let Some(url) = self.redis_url() {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(inconsistent(
-                    "redis.url",
-                    "must start with redis:// or rediss://",
-                ));
-            }
+        if let Some(url) = self.redis_url()
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(inconsistent(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
         }
         if self.database.pool_size == 0 {
             return Err(inconsistent("database.pool_size", "must be at least 1"));

@@ -6,7 +6,7 @@ use domain::password::{Password, PasswordHash};
 use ports::{PasswordHasher, PortError};
 
 /// argon2id with configurable cost. The defaults are OWASP's (19 MiB, 2 passes, 1 lane).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Argon2Hasher {
     params: Params,
 }
@@ -21,14 +21,6 @@ impl Argon2Hasher {
 
     fn engine(&self) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
-    }
-}
-
-impl Default for Argon2Hasher {
-    fn default() -> Self {
-        Self {
-            params: Params::default(),
-        }
     }
 }
 

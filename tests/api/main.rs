@@ -1,0 +1,5 @@
+//! Black-box tests: the real server over real HTTP (and WebSocket), on the memory adapters and on
+//! PostgreSQL + Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod accounts;

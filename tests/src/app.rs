@@ -1,0 +1,265 @@
+//! [`TestApp`]: the real server, in-process on port 0, with helpers that speak its API.
+
+use std::path::Path;
+
+use actix_web::dev::ServerHandle;
+use figment::Figment;
+use figment::providers::Serialized;
+use serde_json::{Value, json};
+use server::{Application, Settings, Sources};
+
+use crate::database::TestDatabase;
+use crate::http::ResponseExt;
+
+/// Which adapters the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Memory,
+    /// PostgreSQL + Redis.
+    Postgres,
+}
+
+/// The bootstrap admin every test server has.
+pub const ADMIN_EMAIL: &str = "root@eclean.test";
+/// Its username.
+pub const ADMIN_USERNAME: &str = "root";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// A registered user and their tokens.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// Access token.
+    pub access: String,
+    /// Refresh token.
+    pub refresh: String,
+}
+
+/// A running server and what it runs on.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The bound port.
+    pub port: u16,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// Which backend.
+    pub backend: Backend,
+    /// The settings the server runs with.
+    pub settings: Settings,
+    handle: ServerHandle,
+    database: Option<TestDatabase>,
+}
+
+/// The test profile's figment: base + `config/test.toml`, never the process environment.
+pub fn test_figment() -> Figment {
+    let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let (figment, _) = server::config::figment(&Sources {
+        config_dir: Some(config_dir),
+        profile: Some("test".to_owned()),
+        file: None,
+        environment: false,
+    });
+    figment
+        .merge(Serialized::default(
+            "auth.jwt_secret",
+            crate::tokens::TEST_SECRET,
+        ))
+        .merge(Serialized::default(
+            "auth.bootstrap_admin.email",
+            ADMIN_EMAIL,
+        ))
+        .merge(Serialized::default(
+            "auth.bootstrap_admin.username",
+            ADMIN_USERNAME,
+        ))
+        .merge(Serialized::default(
+            "auth.bootstrap_admin.password",
+            ADMIN_PASSWORD,
+        ))
+}
+
+/// The Redis the suite shares (each test uses its own key prefix).
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+impl TestApp {
+    /// Starts a server on `backend` with the test configuration.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |figment| figment).await
+    }
+
+    /// Starts a server on `backend` after `customize` adjusted the configuration.
+    pub async fn spawn_with(backend: Backend, customize: impl FnOnce(Figment) -> Figment) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            server::telemetry::init(&server::config::LogSettings {
+                format: server::config::LogFormat::Text,
+                filter: "info".to_owned(),
+            });
+        }
+        let mut figment = test_figment();
+        let database = match backend {
+            Backend::Memory => None,
+            Backend::Postgres => {
+                let database = TestDatabase::migrated().await;
+                figment = figment
+                    .merge(Serialized::default("database.url", database.url()))
+                    .merge(Serialized::default("redis.url", redis_url()))
+                    .merge(Serialized::default(
+                        "redis.key_prefix",
+                        format!("test:{}:", crate::unique()),
+                    ));
+                Some(database)
+            }
+        };
+        let figment = customize(figment);
+        let settings = Settings::from_figment(&figment, "test".to_owned()).unwrap();
+        Self::start(backend, settings, database).await
+    }
+
+    /// Starts a server with exactly these settings.
+    pub async fn start(
+        backend: Backend,
+        settings: Settings,
+        database: Option<TestDatabase>,
+    ) -> Self {
+        let application = Application::build(settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+        let port = application.port();
+        let handle = application.handle();
+        tokio::spawn(application.run_until_stopped());
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::new(),
+            backend,
+            settings,
+            handle,
+            database,
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The test database, on the PostgreSQL backend.
+    pub fn database(&self) -> Option<&TestDatabase> {
+        self.database.as_ref()
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// GET with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST JSON with a bearer token.
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// PATCH JSON with a bearer token.
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST JSON without credentials.
+    pub async fn post_anonymous(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers a fresh user with this role and returns them with their tokens.
+    pub async fn register(&self, role: &str) -> TestUser {
+        let tag = crate::unique();
+        let username = format!("{role}_{tag}");
+        let email = format!("{username}@example.com");
+        let password = format!("pw-{tag}-horse-battery");
+        let body = self
+            .post_anonymous(
+                "/api/auth/register/",
+                &json!({"email": email, "username": username, "password": password, "role": role}),
+            )
+            .await
+            .json_with(201)
+            .await;
+        TestUser {
+            id: body["user"]["id"].as_i64().unwrap(),
+            username,
+            email,
+            password,
+            access: body["access"].as_str().unwrap().to_owned(),
+            refresh: body["refresh"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Logs in and returns the response body.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_anonymous(
+            "/api/auth/login/",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// The bootstrap admin, logged in.
+    pub async fn admin(&self) -> TestUser {
+        let body = self
+            .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .json_with(200)
+            .await;
+        TestUser {
+            id: body["user"]["id"].as_i64().unwrap(),
+            username: ADMIN_USERNAME.to_owned(),
+            email: ADMIN_EMAIL.to_owned(),
+            password: ADMIN_PASSWORD.to_owned(),
+            access: body["access"].as_str().unwrap().to_owned(),
+            refresh: body["refresh"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// `GET /api/users/me/` with `token`.
+    pub async fn me(&self, token: &str) -> reqwest::Response {
+        self.get("/api/users/me/", token).await
+    }
+}
