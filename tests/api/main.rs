@@ -3,3 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accounts;
+mod errors;
+mod operations;
+mod tokens;
+mod users;

@@ -22,6 +22,8 @@ use crate::handlers::{accounts, health, metrics, users};
         accounts::login,
         accounts::refresh,
         users::me,
+        users::get_user,
+        users::update_user,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

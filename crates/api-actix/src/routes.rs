@@ -73,7 +73,10 @@ impl Registrar {
 
     /// Installs every resource into `cfg`.
     pub fn install(self, cfg: &mut web::ServiceConfig) {
-        for (path, routes) in self.resources {
+        // Literal paths before parameterised ones, so `/users/me/` is never read as `/users/{id}/`.
+        let mut resources: Vec<_> = self.resources.into_iter().collect();
+        resources.sort_by_key(|(path, _)| (path.matches('{').count(), path.clone()));
+        for (path, routes) in resources {
             let allow = routes
                 .iter()
                 .map(|(method, _)| method.to_string())
@@ -121,5 +124,7 @@ pub fn api<P: Ports>() -> Registrar {
     r.add::<accounts::__path_login, _, _>(accounts::login::<P>);
     r.add::<accounts::__path_refresh, _, _>(accounts::refresh::<P>);
     r.add::<users::__path_me, _, _>(users::me);
+    r.add::<users::__path_get_user, _, _>(users::get_user::<P>);
+    r.add::<users::__path_update_user, _, _>(users::update_user::<P>);
     r
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::FieldErrors;
-use domain::auth::{Claims, Subject, TokenKind};
+use domain::auth::{Claims, Principal, Subject, TokenKind};
 use domain::password::Password;
 use domain::user::{Email, NewUser, PersonName, Role, User, UserId, Username};
 use ports::{PasswordHasher, PortError, RefreshTokenStore, TokenCodec, UserRepository};
@@ -325,8 +325,35 @@ impl<P: Ports> AccountService<P> {
             .map_err(AppError::from_port("refresh token"))
     }
 
-    /// Activates or deactivates a user (operators and tests).
-    pub async fn set_active(&self, id: UserId, active: bool) -> Result<User, AppError> {
+    /// A user's profile. Any authenticated caller may look a user up (chat needs names).
+    pub async fn user(&self, id: UserId) -> Result<User, AppError> {
+        self.adapters
+            .users
+            .get(id)
+            .await
+            .map_err(AppError::from_port("user"))
+    }
+
+    /// Activates or deactivates a user. Only admins may, and not themselves (an admin locking
+    /// themselves out is always a mistake).
+    pub async fn set_active(
+        &self,
+        actor: &Principal,
+        id: UserId,
+        active: bool,
+    ) -> Result<User, AppError> {
+        if !actor.is_admin() {
+            return Err(AppError::forbidden(
+                "admin_only",
+                "only admins may activate or deactivate users",
+            ));
+        }
+        if actor.user().is_some_and(|admin| admin.id == id) && !active {
+            return Err(AppError::conflict(
+                "cannot_deactivate_self",
+                "an admin cannot deactivate their own account",
+            ));
+        }
         self.adapters
             .users
             .set_active(id, active)
