@@ -1,1 +1,29 @@
-//! contract tests
+//! Contract tests: every port's documented behaviour, run against the memory adapter and the
+//! PostgreSQL (or Redis) adapter alike.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod fixtures;
+mod health;
+mod refresh_tokens;
+mod users;
+
+/// Instantiates a generic contract test `$name(adapter)` once per adapter. `$fixture` names a
+/// function in [`fixtures`] that returns the adapter (and keeps its database alive).
+#[macro_export]
+macro_rules! contract {
+    ($name:ident, $fixture:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn memory() {
+                let fixture = crate::fixtures::memory::$fixture();
+                super::$name(fixture).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let (_database, fixture) = crate::fixtures::postgres::$fixture().await;
+                super::$name(fixture).await;
+            }
+        }
+    };
+}
