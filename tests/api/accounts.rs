@@ -241,5 +241,8 @@ async fn own_accounts_can_be_turned_off() {
     .await
     .error_with(403, "own_accounts_disabled")
     .await;
-    app.login("a@example.com", "a-long-walk-home").await.error_with(403, "own_accounts_disabled").await;
+    app.login("a@example.com", "a-long-walk-home")
+        .await
+        .error_with(403, "own_accounts_disabled")
+        .await;
 }

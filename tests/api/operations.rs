@@ -52,26 +52,40 @@ both_backends! {
 /// Every registered route is in the OpenAPI document with the same method, and vice versa.
 #[test]
 fn openapi_lists_every_route() {
-    let registered: BTreeSet<(String, String)> = api_actix::routes::api::<server::wiring::MemoryPorts>()
-        .routes()
-        .into_iter()
-        .map(|(method, path)| (method.to_lowercase(), path))
-        .collect();
+    let registered: BTreeSet<(String, String)> =
+        api_actix::routes::api::<server::wiring::MemoryPorts>()
+            .routes()
+            .into_iter()
+            .map(|(method, path)| (method.to_lowercase(), path))
+            .collect();
     let doc = serde_json::to_value(api_actix::openapi::ApiDoc::openapi()).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            if ["get", "post", "put", "patch", "delete", "head", "options", "trace"].contains(&method.as_str()) {
+            if [
+                "get", "post", "put", "patch", "delete", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
+            {
                 documented.insert((method.clone(), path.clone()));
             }
         }
     }
     let undocumented: Vec<_> = registered.difference(&documented).collect();
-    assert!(undocumented.is_empty(), "routes missing from the OpenAPI document: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from the OpenAPI document: {undocumented:?}"
+    );
     let phantom: Vec<_> = documented.difference(&registered).collect();
-    assert!(phantom.is_empty(), "documented routes that are not registered: {phantom:?}");
+    assert!(
+        phantom.is_empty(),
+        "documented routes that are not registered: {phantom:?}"
+    );
     // Guards against a vacuous pass (an empty route table).
-    assert!(registered.contains(&("get".to_owned(), "/healthz".to_owned())), "{registered:?}");
+    assert!(
+        registered.contains(&("get".to_owned(), "/healthz".to_owned())),
+        "{registered:?}"
+    );
 }
 
 async fn wait_for_status(app: &TestApp, status: u16, limit: Duration) -> serde_json::Value {
@@ -81,7 +95,10 @@ async fn wait_for_status(app: &TestApp, status: u16, limit: Duration) -> serde_j
         if response.status().as_u16() == status {
             return response.json().await.unwrap();
         }
-        assert!(started.elapsed() < limit, "/readyz did not become {status} within {limit:?}");
+        assert!(
+            started.elapsed() < limit,
+            "/readyz did not become {status} within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -91,7 +108,8 @@ async fn readiness_names_a_stopped_redis_and_recovers_when_it_returns() {
     let mut redis = PrivateRedis::start();
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::Postgres, move |f| {
-        f.merge(Serialized::default("redis.url", url)).merge(Serialized::default("redis.timeout_ms", 500))
+        f.merge(Serialized::default("redis.url", url))
+            .merge(Serialized::default("redis.timeout_ms", 500))
     })
     .await;
     wait_for_status(&app, 200, Duration::from_secs(10)).await;
@@ -109,12 +127,15 @@ async fn readiness_names_a_stopped_redis_and_recovers_when_it_returns() {
 async fn readiness_names_an_unreachable_database() {
     let closed = free_port();
     let app = TestApp::spawn_with(Backend::Postgres, move |f| {
-        f.merge(Serialized::default("database.url", format!("postgres://postgres@127.0.0.1:{closed}/x")))
-            .merge(Serialized::default("database.migrate_on_start", false))
-            .merge(Serialized::default("database.connect_timeout_ms", 500))
-            .merge(Serialized::default("auth.bootstrap_admin.email", ""))
-            .merge(Serialized::default("auth.bootstrap_admin.username", ""))
-            .merge(Serialized::default("auth.bootstrap_admin.password", ""))
+        f.merge(Serialized::default(
+            "database.url",
+            format!("postgres://postgres@127.0.0.1:{closed}/x"),
+        ))
+        .merge(Serialized::default("database.migrate_on_start", false))
+        .merge(Serialized::default("database.connect_timeout_ms", 500))
+        .merge(Serialized::default("auth.bootstrap_admin.email", ""))
+        .merge(Serialized::default("auth.bootstrap_admin.username", ""))
+        .merge(Serialized::default("auth.bootstrap_admin.password", ""))
     })
     .await;
     let body = wait_for_status(&app, 503, Duration::from_secs(10)).await;
@@ -130,5 +151,8 @@ async fn readiness_names_an_unreachable_database() {
         .await;
     assert_eq!(response.headers().get("retry-after").unwrap(), "1");
     let body = response.error_with(503, "service_unavailable").await;
-    assert!(!body["detail"].as_str().unwrap().contains("127.0.0.1"), "{body}");
+    assert!(
+        !body["detail"].as_str().unwrap().contains("127.0.0.1"),
+        "{body}"
+    );
 }

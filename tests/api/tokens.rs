@@ -1,6 +1,8 @@
 //! Token verification: simplejwt compatibility, every refusal, public keys, service tokens.
 
-use eclean_tests::tokens::{self, access_claims, fixture, now, sign, sign_hs256, sign_pem, unsigned};
+use eclean_tests::tokens::{
+    self, access_claims, fixture, now, sign, sign_hs256, sign_pem, unsigned,
+};
 use eclean_tests::{Backend, ResponseExt, TestApp, both_backends};
 use figment::providers::Serialized;
 use jsonwebtoken::Algorithm;
@@ -111,21 +113,30 @@ both_backends! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leeway_tolerates_small_clock_skew_only() {
-    let app = TestApp::spawn_with(Backend::Memory, |f| f.merge(Serialized::default("auth.leeway_s", 30))).await;
+    let app = TestApp::spawn_with(Backend::Memory, |f| {
+        f.merge(Serialized::default("auth.leeway_s", 30))
+    })
+    .await;
     let user = app.register("client").await;
     let mut slightly = access_claims(json!(user.id));
     slightly["exp"] = json!(now() - 10);
     app.me(&sign(&slightly)).await.json_with(200).await;
     let mut clearly = access_claims(json!(user.id));
     clearly["exp"] = json!(now() - 120);
-    app.me(&sign(&clearly)).await.error_with(401, "token_expired").await;
+    app.me(&sign(&clearly))
+        .await
+        .error_with(401, "token_expired")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issuer_and_audience_are_enforced_when_configured() {
     let app = TestApp::spawn_with(Backend::Memory, |f| {
-        f.merge(Serialized::default("auth.issuer", "https://platform.example"))
-            .merge(Serialized::default("auth.audience", "eclean-realtime"))
+        f.merge(Serialized::default(
+            "auth.issuer",
+            "https://platform.example",
+        ))
+        .merge(Serialized::default("auth.audience", "eclean-realtime"))
     })
     .await;
     // Our own tokens carry both, so they work.
@@ -139,21 +150,32 @@ async fn issuer_and_audience_are_enforced_when_configured() {
 
     let mut wrong_iss = right.clone();
     wrong_iss["iss"] = json!("https://evil.example");
-    app.me(&sign(&wrong_iss)).await.error_with(401, "token_bad_issuer_or_audience").await;
+    app.me(&sign(&wrong_iss))
+        .await
+        .error_with(401, "token_bad_issuer_or_audience")
+        .await;
 
     let mut wrong_aud = right.clone();
     wrong_aud["aud"] = json!("someone-else");
-    app.me(&sign(&wrong_aud)).await.error_with(401, "token_bad_issuer_or_audience").await;
+    app.me(&sign(&wrong_aud))
+        .await
+        .error_with(401, "token_bad_issuer_or_audience")
+        .await;
 
     let mut neither = right.clone();
     neither.as_object_mut().unwrap().remove("iss");
     neither.as_object_mut().unwrap().remove("aud");
-    app.me(&sign(&neither)).await.error_with(401, "token_bad_issuer_or_audience").await;
+    app.me(&sign(&neither))
+        .await
+        .error_with(401, "token_bad_issuer_or_audience")
+        .await;
 }
 
 async fn public_key_app(algorithm: &str, public: &str, private: Option<&str>) -> TestApp {
     let public = fixture(public).display().to_string();
-    let private = private.map(|p| fixture(p).display().to_string()).unwrap_or_default();
+    let private = private
+        .map(|p| fixture(p).display().to_string())
+        .unwrap_or_default();
     let algorithm = algorithm.to_owned();
     TestApp::spawn_with(Backend::Memory, move |f| {
         f.merge(Serialized::default("auth.algorithm", algorithm))
@@ -180,9 +202,15 @@ async fn rs256_tokens_verify_with_the_public_key_and_hs256_ones_are_refused() {
     // The key-confusion attack: an HS256 token whose "secret" is the public key.
     let public = std::fs::read(fixture("rs256_public.pem")).unwrap();
     let confused = sign_hs256(&platform_claims(4101), &public);
-    app.me(&confused).await.error_with(401, "token_bad_algorithm").await;
+    app.me(&confused)
+        .await
+        .error_with(401, "token_bad_algorithm")
+        .await;
     // And the shared secret of the default configuration means nothing here.
-    app.me(&sign(&platform_claims(4101))).await.error_with(401, "token_bad_algorithm").await;
+    app.me(&sign(&platform_claims(4101)))
+        .await
+        .error_with(401, "token_bad_algorithm")
+        .await;
     // Without a private key we cannot issue tokens, so own accounts are off.
     app.post_anonymous(
         "/api/auth/register/",
@@ -201,7 +229,10 @@ async fn es256_tokens_verify_and_own_accounts_work_with_a_private_key() {
     app.me(&token).await.json_with(200).await;
     let rs_private = std::fs::read(fixture("rs256_private.pem")).unwrap();
     let wrong_family = sign_pem(&platform_claims(4202), Algorithm::RS256, &rs_private);
-    app.me(&wrong_family).await.error_with(401, "token_bad_algorithm").await;
+    app.me(&wrong_family)
+        .await
+        .error_with(401, "token_bad_algorithm")
+        .await;
     // Our own tokens are ES256 too.
     let user = app.register("client").await;
     app.me(&user.access).await.json_with(200).await;

@@ -39,6 +39,9 @@ pub mod postgres {
 
     pub async fn refresh_tokens() -> (TestDatabase, (PgUsers, PgRefreshTokens)) {
         let (database, pool) = pool().await;
-        (database, (PgUsers::new(pool.clone()), PgRefreshTokens::new(pool)))
+        (
+            database,
+            (PgUsers::new(pool.clone()), PgRefreshTokens::new(pool)),
+        )
     }
 }

@@ -32,7 +32,11 @@ async fn postgres_is_up_when_it_answers_and_down_when_it_does_not() {
     assert!(up[0].is_up(), "{up:?}");
     assert_eq!(up[0].name, "postgres");
 
-    let dead = adapters_postgres::connect(&format!("postgres://postgres@127.0.0.1:{}/x", free_port()), &pool_settings()).unwrap();
+    let dead = adapters_postgres::connect(
+        &format!("postgres://postgres@127.0.0.1:{}/x", free_port()),
+        &pool_settings(),
+    )
+    .unwrap();
     let started = Instant::now();
     let down = PgHealth::new(dead, Duration::from_secs(2)).check().await;
     assert!(!down[0].is_up(), "{down:?}");
@@ -41,20 +45,33 @@ async fn postgres_is_up_when_it_answers_and_down_when_it_does_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_is_up_when_it_answers_and_down_when_it_does_not() {
-    let pool = adapters_redis::connect(&eclean_tests::app::redis_url(), 2, Duration::from_secs(1)).unwrap();
+    let pool = adapters_redis::connect(&eclean_tests::app::redis_url(), 2, Duration::from_secs(1))
+        .unwrap();
     let up = RedisHealth::new(pool, Duration::from_secs(2)).check().await;
     assert!(up[0].is_up(), "{up:?}");
     assert_eq!(up[0].name, "redis");
 
-    let dead = adapters_redis::connect(&format!("redis://127.0.0.1:{}", free_port()), 2, Duration::from_millis(500)).unwrap();
+    let dead = adapters_redis::connect(
+        &format!("redis://127.0.0.1:{}", free_port()),
+        2,
+        Duration::from_millis(500),
+    )
+    .unwrap();
     let down = RedisHealth::new(dead, Duration::from_secs(2)).check().await;
     assert!(!down[0].is_up(), "{down:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pair_of_probes_reports_both() {
-    let dead = adapters_redis::connect(&format!("redis://127.0.0.1:{}", free_port()), 2, Duration::from_millis(500)).unwrap();
-    let statuses = (MemoryHealth, RedisHealth::new(dead, Duration::from_secs(1))).check().await;
+    let dead = adapters_redis::connect(
+        &format!("redis://127.0.0.1:{}", free_port()),
+        2,
+        Duration::from_millis(500),
+    )
+    .unwrap();
+    let statuses = (MemoryHealth, RedisHealth::new(dead, Duration::from_secs(1)))
+        .check()
+        .await;
     let names: Vec<_> = statuses.iter().map(|s| (s.name, s.is_up())).collect();
     assert_eq!(names, vec![("memory", true), ("redis", false)]);
 }

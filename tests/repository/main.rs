@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use diesel::Connection;
+use diesel::migration::MigrationSource;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel::migration::MigrationSource;
 use diesel_migrations::MigrationHarness;
 use eclean_tests::TestDatabase;
 
@@ -55,22 +55,44 @@ async fn every_down_migration_undoes_its_up_migration() {
     tokio::task::spawn_blocking(move || {
         let mut conn = <SyncConn as Connection>::establish(&url).unwrap();
         let empty = snapshot(&mut conn);
-        assert!(empty.is_empty(), "a fresh database has no objects: {empty:?}");
-        let count = MigrationSource::<diesel::pg::Pg>::migrations(&adapters_postgres::MIGRATIONS).unwrap().len();
+        assert!(
+            empty.is_empty(),
+            "a fresh database has no objects: {empty:?}"
+        );
+        let count = MigrationSource::<diesel::pg::Pg>::migrations(&adapters_postgres::MIGRATIONS)
+            .unwrap()
+            .len();
         assert!(count > 0);
         for step in 0..count {
             let before = snapshot(&mut conn);
-            let name = conn.run_next_migration(adapters_postgres::MIGRATIONS).unwrap().to_string();
+            let name = conn
+                .run_next_migration(adapters_postgres::MIGRATIONS)
+                .unwrap()
+                .to_string();
             let after_up = snapshot(&mut conn);
             assert_ne!(before, after_up, "migration {name} changed nothing");
-            conn.revert_last_migration(adapters_postgres::MIGRATIONS).unwrap();
+            conn.revert_last_migration(adapters_postgres::MIGRATIONS)
+                .unwrap();
             let after_down = snapshot(&mut conn);
-            assert_eq!(before, after_down, "down.sql of {name} (step {step}) does not undo its up.sql");
-            conn.run_next_migration(adapters_postgres::MIGRATIONS).unwrap();
-            assert_eq!(snapshot(&mut conn), after_up, "{name} does not re-apply cleanly");
+            assert_eq!(
+                before, after_down,
+                "down.sql of {name} (step {step}) does not undo its up.sql"
+            );
+            conn.run_next_migration(adapters_postgres::MIGRATIONS)
+                .unwrap();
+            assert_eq!(
+                snapshot(&mut conn),
+                after_up,
+                "{name} does not re-apply cleanly"
+            );
         }
-        conn.revert_all_migrations(adapters_postgres::MIGRATIONS).unwrap();
-        assert_eq!(snapshot(&mut conn), empty, "reverting everything leaves objects behind");
+        conn.revert_all_migrations(adapters_postgres::MIGRATIONS)
+            .unwrap();
+        assert_eq!(
+            snapshot(&mut conn),
+            empty,
+            "reverting everything leaves objects behind"
+        );
     })
     .await
     .unwrap();
@@ -103,7 +125,10 @@ async fn schema_rs_matches_the_migrated_database() {
         .unwrap();
         let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for column in columns {
-            tables.entry(column.table_name).or_default().push(column.column_name);
+            tables
+                .entry(column.table_name)
+                .or_default()
+                .push(column.column_name);
         }
         tables
     })
@@ -111,9 +136,17 @@ async fn schema_rs_matches_the_migrated_database() {
     .unwrap();
     let declared: BTreeMap<String, Vec<String>> = adapters_postgres::schema::tables()
         .into_iter()
-        .map(|(table, columns)| (table.to_owned(), columns.into_iter().map(str::to_owned).collect()))
+        .map(|(table, columns)| {
+            (
+                table.to_owned(),
+                columns.into_iter().map(str::to_owned).collect(),
+            )
+        })
         .collect();
-    assert_eq!(declared, actual, "crates/adapters-postgres/src/schema.rs differs from migrations/");
+    assert_eq!(
+        declared, actual,
+        "crates/adapters-postgres/src/schema.rs differs from migrations/"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,8 +158,22 @@ async fn migrating_twice_is_a_no_op_and_concurrent_migrations_take_turns() {
         tokio::spawn(async move { adapters_postgres::run_migrations(&url).await })
     });
     let results = futures_util::future::join_all(runs).await;
-    let applied: Vec<usize> = results.into_iter().map(|r| r.unwrap().unwrap().len()).collect();
-    let total = MigrationSource::<diesel::pg::Pg>::migrations(&adapters_postgres::MIGRATIONS).unwrap().len();
-    assert_eq!(applied.iter().sum::<usize>(), total, "each migration ran exactly once: {applied:?}");
-    assert!(adapters_postgres::run_migrations(&url).await.unwrap().is_empty());
+    let applied: Vec<usize> = results
+        .into_iter()
+        .map(|r| r.unwrap().unwrap().len())
+        .collect();
+    let total = MigrationSource::<diesel::pg::Pg>::migrations(&adapters_postgres::MIGRATIONS)
+        .unwrap()
+        .len();
+    assert_eq!(
+        applied.iter().sum::<usize>(),
+        total,
+        "each migration ran exactly once: {applied:?}"
+    );
+    assert!(
+        adapters_postgres::run_migrations(&url)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -92,38 +92,58 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
 }
 
 async fn serve(settings: Settings) -> Result<(), StartupError> {
+    // Listen for signals before anything else: a signal that arrives while the server is still
+    // starting must stop it gracefully, not kill it.
+    let shutdown = ShutdownSignal::install();
     let app = Application::build(settings).await?;
     let handle = app.handle();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.recv().await;
         tracing::info!("shutdown signal received: draining");
         handle.stop(true).await;
     });
     app.run_until_stopped().await.map_err(StartupError::Server)
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGTERM and SIGINT, registered at construction.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignal {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(terminate), Ok(interrupt)) => Some((terminate, interrupt)),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM/SIGINT; falling back to Ctrl-C");
+                    None
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
-                let _ = interrupt.await;
-            }
+            };
+            Self { streams }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    async fn recv(self) {
+        #[cfg(unix)]
+        if let Some((mut terminate, mut interrupt)) = self.streams {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
