@@ -2,14 +2,8 @@
 //! PostgreSQL (or Redis) adapter alike.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod fixtures;
-mod health;
-mod refresh_tokens;
-mod users;
-
 /// Instantiates a generic contract test `$name(adapter)` once per adapter. `$fixture` names a
 /// function in [`fixtures`] that returns the adapter (and keeps its database alive).
-#[macro_export]
 macro_rules! contract {
     ($name:ident, $fixture:ident) => {
         mod $name {
@@ -27,3 +21,9 @@ macro_rules! contract {
         }
     };
 }
+
+// Declared after the macro, so its textual scope covers them.
+mod fixtures;
+mod health;
+mod refresh_tokens;
+mod users;

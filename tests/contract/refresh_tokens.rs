@@ -5,8 +5,6 @@ use domain::password::PasswordHash;
 use domain::user::{Email, NewUser, PersonName, Role, UserId, Username};
 use ports::{PortError, RefreshTokenStore, UserRepository};
 
-use crate::contract;
-
 async fn a_user(users: &impl UserRepository) -> UserId {
     users
         .create(

@@ -4,8 +4,6 @@ use domain::password::PasswordHash;
 use domain::user::{Email, ExternalUser, NewUser, PersonName, Role, UserId, Username};
 use ports::{PortError, UserRepository};
 
-use crate::contract;
-
 fn new_user(username: &str, email: &str) -> NewUser {
     NewUser {
         username: Username::parse(username).unwrap(),
