@@ -5,11 +5,15 @@
 //! State lives behind `std::sync::Mutex`es that are never held across an `.await`, so the
 //! futures stay `Send` and a lock is held only for the few instructions of one operation.
 
+pub mod bus;
+pub mod chat;
 pub mod health;
 mod lock;
 pub mod refresh_tokens;
 pub mod users;
 
+pub use bus::LocalBus;
+pub use chat::MemoryChat;
 pub use health::MemoryHealth;
 pub use refresh_tokens::MemoryRefreshTokens;
 pub use users::MemoryUsers;

@@ -79,6 +79,14 @@ impl UserRepository for MemoryUsers {
             .ok_or(PortError::NotFound)
     }
 
+    async fn get_many(&self, ids: &[UserId]) -> Result<Vec<User>, PortError> {
+        let state = lock(&self.state);
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.users.get(id).map(|(user, _)| user.clone()))
+            .collect())
+    }
+
     async fn find_by_email(
         &self,
         email: &Email,

@@ -4,6 +4,7 @@
 //! PostgreSQL is the system of record: every guarantee about ordering, idempotency and
 //! exactly-once effects is enforced here by constraints and transactions, never by Redis.
 
+pub mod chat;
 mod errors;
 pub mod health;
 pub mod migrations;
@@ -12,6 +13,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod users;
 
+pub use chat::PgChat;
 pub use health::PgHealth;
 pub use migrations::{MIGRATIONS, run_migrations};
 pub use pool::{PgPool, PoolSettings, connect};

@@ -25,8 +25,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    chat_rooms (id) {
+        id -> Int8,
+        kind -> Text,
+        name -> Varchar,
+        visibility -> Text,
+        state -> Text,
+        job_id -> Nullable<Int8>,
+        job_cleaner_id -> Nullable<Int8>,
+        direct_key -> Nullable<Text>,
+        created_by -> Nullable<Int8>,
+        head_seq -> Int8,
+        last_message_preview -> Nullable<Text>,
+        last_message_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_participants (room_id, user_id) {
+        room_id -> Int8,
+        user_id -> Int8,
+        role -> Text,
+        joined_at -> Timestamptz,
+        last_read_seq -> Int8,
+        muted_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    chat_messages (id) {
+        id -> Int8,
+        room_id -> Int8,
+        seq -> Int8,
+        sender_id -> Nullable<Int8>,
+        kind -> Text,
+        content -> Text,
+        reply_to_id -> Nullable<Int8>,
+        client_msg_id -> Nullable<Varchar>,
+        created_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(used_refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, used_refresh_tokens);
+diesel::joinable!(chat_participants -> chat_rooms (room_id));
+diesel::joinable!(chat_participants -> users (user_id));
+diesel::joinable!(chat_messages -> chat_rooms (room_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    used_refresh_tokens,
+    chat_rooms,
+    chat_participants,
+    chat_messages,
+);
 
 /// Every table with its columns, in schema order, for the schema check.
 pub fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -42,6 +97,9 @@ pub fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
             "used_refresh_tokens",
             columns::<used_refresh_tokens::table>(),
         ),
+        ("chat_rooms", columns::<chat_rooms::table>()),
+        ("chat_participants", columns::<chat_participants::table>()),
+        ("chat_messages", columns::<chat_messages::table>()),
     ]
 }
 

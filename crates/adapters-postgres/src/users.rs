@@ -121,6 +121,23 @@ impl UserRepository for PgUsers {
         Ok(row.into_user()?.0)
     }
 
+    async fn get_many(&self, ids: &[UserId]) -> Result<Vec<User>, PortError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raw: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        let mut conn = conn(&self.pool).await?;
+        let rows: Vec<UserRow> = users::table
+            .filter(users::id.eq_any(raw))
+            .select(UserRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|row| row.into_user().map(|(user, _)| user))
+            .collect()
+    }
+
     async fn find_by_email(
         &self,
         email: &Email,

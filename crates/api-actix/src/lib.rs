@@ -6,12 +6,14 @@
 
 pub mod auth;
 pub mod credentials;
+pub mod dto;
 pub mod error;
 pub mod handlers;
 pub mod openapi;
 pub mod routes;
 pub mod telemetry;
 pub mod validation;
+pub mod ws;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -42,6 +44,8 @@ pub struct Gateway<P: Ports> {
     pub metrics: web::Data<PrometheusHandle>,
     /// HTTP limits.
     pub http: HttpSettings,
+    /// The WebSocket gateway.
+    pub ws: web::Data<ws::WsGateway>,
 }
 
 impl<P: Ports> std::fmt::Debug for Gateway<P> {
@@ -59,19 +63,24 @@ impl<P: Ports> Clone for Gateway<P> {
             authenticator: self.authenticator.clone(),
             metrics: self.metrics.clone(),
             http: self.http.clone(),
+            ws: self.ws.clone(),
         }
     }
 }
 
 impl<P: Ports> Gateway<P> {
     /// Wraps the services for the HTTP layer.
-    pub fn new(services: Services<P>, http: HttpSettings) -> Self {
+    pub fn new(services: Services<P>, http: HttpSettings, ws: ws::WsSettings) -> Self {
         let authenticator = shared_authenticator(services.authenticator.clone());
         Self {
             services: web::Data::new(services),
             authenticator,
             metrics: web::Data::new(telemetry::metrics_handle()),
             http,
+            ws: web::Data::new(ws::WsGateway {
+                settings: ws,
+                encoder: std::sync::Arc::new(ws::codec::JsonEncoder),
+            }),
         }
     }
 }
@@ -101,6 +110,7 @@ pub fn build_app<P: Ports>(
         .app_data(gateway.services.clone())
         .app_data(gateway.authenticator.clone())
         .app_data(gateway.metrics.clone())
+        .app_data(gateway.ws.clone())
         .app_data(json)
         .app_data(path)
         .app_data(query)

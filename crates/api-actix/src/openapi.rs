@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, health, metrics, users};
+use crate::handlers::{accounts, chat, health, metrics, users};
+use crate::ws;
 
 /// The API document served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -24,12 +25,33 @@ use crate::handlers::{accounts, health, metrics, users};
         users::me,
         users::get_user,
         users::update_user,
+        chat::list_rooms,
+        chat::create_room,
+        chat::get_room,
+        chat::update_room,
+        chat::archive_room,
+        chat::participants,
+        chat::add_participant,
+        chat::remove_participant,
+        chat::start_dm,
+        chat::messages,
+        chat::send_message,
+        chat::get_message,
+        chat::edit_message,
+        chat::delete_message,
+        chat::mark_message_read,
+        chat::mark_room_read,
+        chat::unread,
+        ws::unified,
+        ws::unified_alias,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     tags(
         (name = "accounts", description = "Own accounts and tokens"),
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "chat", description = "Rooms, messages and read cursors"),
+        (name = "realtime", description = "WebSocket sessions (frames: PROTOCOL.md §3)"),
     )
 )]
 #[derive(Debug)]

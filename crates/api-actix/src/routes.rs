@@ -115,7 +115,7 @@ fn method_not_allowed(allow: &str) -> HttpResponse {
 
 /// The REST API of the service, over the ports `P`.
 pub fn api<P: Ports>() -> Registrar {
-    use handlers::{accounts, health, metrics, users};
+    use handlers::{accounts, chat, health, metrics, users};
     let mut r = Registrar::default();
     r.add::<health::__path_healthz, _, _>(health::healthz);
     r.add::<health::__path_readyz, _, _>(health::readyz::<P>);
@@ -126,5 +126,24 @@ pub fn api<P: Ports>() -> Registrar {
     r.add::<users::__path_me, _, _>(users::me);
     r.add::<users::__path_get_user, _, _>(users::get_user::<P>);
     r.add::<users::__path_update_user, _, _>(users::update_user::<P>);
+    r.add::<chat::__path_list_rooms, _, _>(chat::list_rooms::<P>);
+    r.add::<chat::__path_create_room, _, _>(chat::create_room::<P>);
+    r.add::<chat::__path_get_room, _, _>(chat::get_room::<P>);
+    r.add::<chat::__path_update_room, _, _>(chat::update_room::<P>);
+    r.add::<chat::__path_archive_room, _, _>(chat::archive_room::<P>);
+    r.add::<chat::__path_participants, _, _>(chat::participants::<P>);
+    r.add::<chat::__path_add_participant, _, _>(chat::add_participant::<P>);
+    r.add::<chat::__path_remove_participant, _, _>(chat::remove_participant::<P>);
+    r.add::<chat::__path_start_dm, _, _>(chat::start_dm::<P>);
+    r.add::<chat::__path_messages, _, _>(chat::messages::<P>);
+    r.add::<chat::__path_send_message, _, _>(chat::send_message::<P>);
+    r.add::<chat::__path_get_message, _, _>(chat::get_message::<P>);
+    r.add::<chat::__path_edit_message, _, _>(chat::edit_message::<P>);
+    r.add::<chat::__path_delete_message, _, _>(chat::delete_message::<P>);
+    r.add::<chat::__path_mark_message_read, _, _>(chat::mark_message_read::<P>);
+    r.add::<chat::__path_mark_room_read, _, _>(chat::mark_room_read::<P>);
+    r.add::<chat::__path_unread, _, _>(chat::unread::<P>);
+    r.add::<crate::ws::__path_unified, _, _>(crate::ws::unified::<P>);
+    r.add::<crate::ws::__path_unified_alias, _, _>(crate::ws::unified_alias::<P>);
     r
 }

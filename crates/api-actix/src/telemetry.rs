@@ -24,6 +24,10 @@ pub mod names {
     pub const HTTP_DURATION: &str = "http_request_duration_seconds";
     /// Gauge of open WebSocket sessions.
     pub const WS_SESSIONS: &str = "websocket_sessions_open";
+    /// Counter of frames received from clients.
+    pub const WS_FRAMES_IN: &str = "websocket_frames_received_total";
+    /// Counter of frames sent to clients.
+    pub const WS_FRAMES_OUT: &str = "websocket_frames_sent_total";
 }
 
 /// Installs the process-wide Prometheus recorder once and returns its handle. Later calls (a
@@ -55,6 +59,11 @@ pub fn metrics_handle() -> PrometheusHandle {
                 "HTTP request latency"
             );
             metrics::describe_gauge!(names::WS_SESSIONS, "Open WebSocket sessions");
+            metrics::describe_counter!(
+                names::WS_FRAMES_IN,
+                "WebSocket frames received from clients"
+            );
+            metrics::describe_counter!(names::WS_FRAMES_OUT, "WebSocket frames sent to clients");
             metrics::gauge!(names::WS_SESSIONS).set(0.0);
             handle
         })

@@ -130,9 +130,45 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The machine code clients branch on; the same over REST and WebSocket.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "validation_error",
+            AppError::Unauthenticated(failure) => failure.code(),
+            AppError::Forbidden { code, .. } | AppError::Conflict { code, .. } => code,
+            AppError::NotFound(_) => "not_found",
+            AppError::Unavailable(_) => "service_unavailable",
+            AppError::Unexpected(_) => "internal_error",
+        }
+    }
+
+    /// A sentence safe to show to the client: never the internals of a 5xx.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Validation(errors) => format!("invalid input: {errors}"),
+            AppError::Unauthenticated(failure) => failure.to_string(),
+            AppError::Forbidden { detail, .. } | AppError::Conflict { detail, .. } => {
+                detail.clone()
+            }
+            AppError::NotFound(what) => format!("{what} not found"),
+            AppError::Unavailable(_) => {
+                "a dependency is temporarily unavailable; retry shortly".to_owned()
+            }
+            AppError::Unexpected(_) => "an internal error occurred; it has been logged".to_owned(),
+        }
+    }
+}
+
 impl From<FieldErrors> for AppError {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors)
+    }
+}
+
+impl From<domain::ValidationError> for AppError {
+    fn from(error: domain::ValidationError) -> Self {
+        Self::Validation(error.into())
     }
 }
 

@@ -5,15 +5,32 @@
 
 pub mod accounts;
 pub mod authenticator;
+pub mod chat;
 pub mod error;
 pub mod health;
 pub mod ports;
+pub mod realtime;
 
 pub use accounts::{AccountService, AuthSettings, RegisterInput, TokenPair};
 pub use authenticator::Authenticator;
+pub use chat::{
+    ChatService, ChatSettings, CreateRoom, RoomDetails, RoomPage, SendMessage, UpdateRoom,
+};
 pub use error::{AppError, AuthFailure};
 pub use health::HealthService;
 pub use ports::{Adapters, Ports};
+pub use realtime::{Hub, HubSettings};
+
+/// Settings of every service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Tokens and accounts.
+    pub auth: AuthSettings,
+    /// Chat limits.
+    pub chat: ChatSettings,
+    /// Live-session fan-out.
+    pub hub: HubSettings,
+}
 
 /// Every service of the application, built once by the binary and shared by the gateways.
 #[derive(Debug)]
@@ -24,6 +41,10 @@ pub struct Services<P: Ports> {
     pub authenticator: Authenticator<P>,
     /// Readiness of the dependencies.
     pub health: HealthService<P>,
+    /// Rooms and messages.
+    pub chat: ChatService<P>,
+    /// Live sessions of this instance.
+    pub hub: Hub<P::Bus>,
 }
 
 impl<P: Ports> Clone for Services<P> {
@@ -32,17 +53,21 @@ impl<P: Ports> Clone for Services<P> {
             accounts: self.accounts.clone(),
             authenticator: self.authenticator.clone(),
             health: self.health.clone(),
+            chat: self.chat.clone(),
+            hub: self.hub.clone(),
         }
     }
 }
 
 impl<P: Ports> Services<P> {
-    /// Builds every service over the same adapters.
-    pub fn new(adapters: Adapters<P>, auth: AuthSettings) -> Self {
+    /// Builds every service over the same adapters; the hub attaches itself to the bus.
+    pub fn new(adapters: Adapters<P>, settings: Settings) -> Self {
         Self {
-            accounts: AccountService::new(adapters.clone(), auth),
+            accounts: AccountService::new(adapters.clone(), settings.auth),
             authenticator: Authenticator::new(adapters.clone()),
-            health: HealthService::new(adapters),
+            health: HealthService::new(adapters.clone()),
+            chat: ChatService::new(adapters.clone(), settings.chat),
+            hub: Hub::new(adapters.bus, settings.hub),
         }
     }
 }

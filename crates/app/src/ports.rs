@@ -1,6 +1,9 @@
 //! The bundle of adapter types the services run on.
 
-use ports::{HealthProbe, PasswordHasher, RefreshTokenStore, TokenCodec, UserRepository};
+use ports::{
+    ChatRepository, EventBus, HealthProbe, PasswordHasher, RefreshTokenStore, TokenCodec,
+    UserRepository,
+};
 
 /// Names the concrete adapter for every port. The binary implements it twice: once for the
 /// memory adapters, once for PostgreSQL + Redis.
@@ -15,6 +18,10 @@ pub trait Ports: Send + Sync + 'static {
     type RefreshTokens: RefreshTokenStore;
     /// Readiness of the dependencies.
     type Health: HealthProbe;
+    /// Rooms, participants and messages.
+    type Chat: ChatRepository;
+    /// The event bus between instances.
+    type Bus: EventBus;
 }
 
 /// One instance of every adapter.
@@ -29,6 +36,10 @@ pub struct Adapters<P: Ports> {
     pub refresh_tokens: P::RefreshTokens,
     /// Readiness of the dependencies.
     pub health: P::Health,
+    /// Rooms, participants and messages.
+    pub chat: P::Chat,
+    /// The event bus between instances.
+    pub bus: P::Bus,
 }
 
 impl<P: Ports> Clone for Adapters<P> {
@@ -39,6 +50,8 @@ impl<P: Ports> Clone for Adapters<P> {
             tokens: self.tokens.clone(),
             refresh_tokens: self.refresh_tokens.clone(),
             health: self.health.clone(),
+            chat: self.chat.clone(),
+            bus: self.bus.clone(),
         }
     }
 }

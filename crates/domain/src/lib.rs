@@ -4,6 +4,7 @@
 //! (`tests/architecture`) fails the build if it ever depends on actix, diesel, fred, redis or tokio.
 
 pub mod auth;
+pub mod chat;
 pub mod error;
 pub mod password;
 pub mod user;

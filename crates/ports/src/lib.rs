@@ -7,11 +7,18 @@
 //! Ports are `Clone + Send + Sync + 'static` and use native `async fn` with `Send` futures, so the
 //! services in `app` are generic over them and dispatch statically.
 
+pub mod bus;
+pub mod chat;
 pub mod credentials;
 pub mod error;
 pub mod health;
 pub mod users;
 
+pub use bus::{BusEvent, EventBus, EventSink, Topic};
+pub use chat::{
+    Appended, ChatRepository, HistoryCursor, HistoryPage, Membership, RoomCursor, RoomFilter,
+    RoomPatch, UnreadCounts,
+};
 pub use credentials::{PasswordHasher, RefreshTokenStore, TokenCodec, TokenError};
 pub use error::{BoxError, PortError};
 pub use health::{DependencyStatus, HealthProbe};

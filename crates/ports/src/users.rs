@@ -22,6 +22,10 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
     /// The user with this id. Errors: `NotFound`.
     fn get(&self, id: UserId) -> impl Future<Output = Result<User, PortError>> + Send;
 
+    /// These users (unknown ids are skipped), in any order.
+    fn get_many(&self, ids: &[UserId])
+    -> impl Future<Output = Result<Vec<User>, PortError>> + Send;
+
     /// The user with this address (case-insensitive) and their password hash, if they have one
     /// (platform users have none). Errors: `NotFound`.
     fn find_by_email(

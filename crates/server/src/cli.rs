@@ -8,8 +8,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use adapters_memory::{MemoryHealth, MemoryRefreshTokens, MemoryUsers};
-use adapters_postgres::{PgHealth, PgRefreshTokens, PgUsers};
+use adapters_memory::{LocalBus, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers};
+use adapters_postgres::{PgChat, PgHealth, PgRefreshTokens, PgUsers};
 use app::{Adapters, Services};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -95,12 +95,13 @@ async fn serve(settings: Settings) -> Result<(), StartupError> {
     // Listen for signals before anything else: a signal that arrives while the server is still
     // starting must stop it gracefully, not kill it.
     let shutdown = ShutdownSignal::install();
+    let grace = Duration::from_secs(settings.server.shutdown_timeout_s.min(5));
     let app = Application::build(settings).await?;
-    let handle = app.handle();
+    let handle = app.shutdown_handle();
     tokio::spawn(async move {
         shutdown.recv().await;
-        tracing::info!("shutdown signal received: draining");
-        handle.stop(true).await;
+        tracing::info!("shutdown signal received: closing sessions (1012) and draining");
+        handle.shutdown(grace).await;
     });
     app.run_until_stopped().await.map_err(StartupError::Server)
 }
@@ -208,9 +209,11 @@ async fn create_admin(
         hasher: startup::argon2(settings)?,
         tokens: startup::jwt_codec(settings)?,
         refresh_tokens: PgRefreshTokens::new(pool.clone()),
-        health: PgHealth::new(pool, Duration::from_secs(3)),
+        health: PgHealth::new(pool.clone(), Duration::from_secs(3)),
+        chat: PgChat::new(pool),
+        bus: LocalBus::default(),
     };
-    let services = Services::new(adapters, startup::auth_settings(settings));
+    let services = Services::new(adapters, startup::app_settings(settings));
     let user = services
         .accounts
         .create_admin(email, username, &password)
@@ -240,9 +243,11 @@ fn issue_token(settings: &Settings, service: &str, ttl: Duration) -> Result<(), 
         tokens: startup::jwt_codec(settings)?,
         refresh_tokens: MemoryRefreshTokens::default(),
         health: MemoryHealth,
+        chat: MemoryChat::default(),
+        bus: LocalBus::default(),
     };
     // The token depends only on the signing key; the storage behind these services is unused.
-    let services = Services::new(adapters, startup::auth_settings(settings));
+    let services = Services::new(adapters, startup::app_settings(settings));
     let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(30));
     let token = services
         .accounts

@@ -30,6 +30,10 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// Tokens and accounts.
     pub auth: AuthConfig,
+    /// Chat limits.
+    pub chat: ChatConfig,
+    /// WebSocket sessions.
+    pub ws: WsConfig,
     /// Which profile was loaded (`local`, `test`, `production`); not a config key.
     #[serde(skip)]
     pub profile: String,
@@ -164,6 +168,48 @@ pub struct BootstrapAdmin {
     pub username: String,
     /// Password.
     pub password: SecretString,
+}
+
+/// `[chat]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatConfig {
+    /// Longest message, in characters.
+    pub max_message_chars: usize,
+    /// Seconds a sender may edit a message.
+    pub edit_window_s: u64,
+    /// Default page size.
+    pub page_size: usize,
+    /// Largest page size.
+    pub max_page_size: usize,
+}
+
+/// `[ws]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsConfig {
+    /// Allowed browser origins.
+    pub allowed_origins: Vec<String>,
+    /// Allow requests without `Origin`.
+    pub allow_missing_origin: bool,
+    /// Largest client frame.
+    pub max_frame_bytes: usize,
+    /// Ping interval, seconds.
+    pub heartbeat_s: u64,
+    /// Frames queued per session.
+    pub outbound_queue: usize,
+    /// Sessions per user.
+    pub max_sessions_per_user: usize,
+    /// Frames per second per session.
+    pub rate_per_s: f64,
+    /// Burst size.
+    pub rate_burst: f64,
+    /// Refused frames within 10 s before closing.
+    pub abuse_limit: u32,
+    /// Typing expiry, seconds.
+    pub typing_ttl_s: u64,
+    /// Typing broadcast throttle, milliseconds.
+    pub typing_throttle_ms: u64,
 }
 
 /// A configuration that cannot be used.
@@ -311,6 +357,33 @@ impl Settings {
             return Err(inconsistent(
                 "server.json_limit_bytes",
                 "must be at least 1024",
+            ));
+        }
+        if self.chat.max_message_chars == 0 {
+            return Err(inconsistent("chat.max_message_chars", "must be at least 1"));
+        }
+        if self.chat.page_size == 0 || self.chat.page_size > self.chat.max_page_size {
+            return Err(inconsistent(
+                "chat.page_size",
+                "must be between 1 and chat.max_page_size",
+            ));
+        }
+        if self.ws.heartbeat_s == 0 {
+            return Err(inconsistent("ws.heartbeat_s", "must be at least 1"));
+        }
+        if self.ws.max_frame_bytes < 1024 {
+            return Err(inconsistent("ws.max_frame_bytes", "must be at least 1024"));
+        }
+        if self.ws.outbound_queue == 0 || self.ws.max_sessions_per_user == 0 {
+            return Err(inconsistent(
+                "ws.outbound_queue",
+                "queues and session caps must be at least 1",
+            ));
+        }
+        if self.ws.rate_per_s <= 0.0 || self.ws.rate_burst < 1.0 {
+            return Err(inconsistent(
+                "ws.rate_per_s",
+                "rates must be positive and the burst at least 1",
             ));
         }
         if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s == 0 {

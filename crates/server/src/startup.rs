@@ -1,16 +1,20 @@
 //! The application: binds, migrates, wires the adapters, serves, and shuts down.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
-use adapters_memory::{MemoryHealth, MemoryRefreshTokens, MemoryUsers};
-use adapters_postgres::{PgHealth, PgRefreshTokens, PgUsers, PoolSettings};
+use adapters_memory::{LocalBus, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers};
+use adapters_postgres::{PgChat, PgHealth, PgRefreshTokens, PgUsers, PoolSettings};
 use adapters_redis::RedisHealth;
 use api_actix::credentials::{Argon2Hasher, JwtCodec, JwtKeys, JwtSettings};
+use api_actix::ws::WsSettings;
+use api_actix::ws::handshake::OriginPolicy;
 use api_actix::{Gateway, HttpSettings, build_app};
-use app::{Adapters, AppError, AuthSettings, Ports, Services};
+use app::realtime::{RateSettings, SessionSettings};
+use app::{Adapters, AppError, AuthSettings, ChatSettings, HubSettings, Ports, Services};
 use ports::{PortError, TokenCodec};
 use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
@@ -70,6 +74,48 @@ pub struct Application {
     storage: Storage,
     server: Server,
     background: Vec<JoinHandle<()>>,
+    sessions: Sessions,
+}
+
+/// Closes every live session with a code and reason.
+type CloseAll = Arc<dyn Fn(u16, &str) + Send + Sync>;
+/// Counts the live sessions.
+type CountSessions = Arc<dyn Fn() -> usize + Send + Sync>;
+
+/// Type-erased access to the live sessions (the hub is generic over the ports), for shutdown.
+#[derive(Clone)]
+struct Sessions {
+    close_all: CloseAll,
+    count: CountSessions,
+}
+
+/// Stops the application gracefully from another task.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    server: ServerHandle,
+    sessions: Sessions,
+}
+
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownHandle").finish_non_exhaustive()
+    }
+}
+
+impl ShutdownHandle {
+    /// Closes every WebSocket with 1012 (clients reconnect elsewhere), waits up to `grace` for
+    /// the sessions to end, then stops accepting and lets in-flight requests finish.
+    pub async fn shutdown(&self, grace: Duration) {
+        (self.sessions.close_all)(
+            app::realtime::frames::close::RESTARTING,
+            "server restarting",
+        );
+        let started = std::time::Instant::now();
+        while (self.sessions.count)() > 0 && started.elapsed() < grace {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.server.stop(true).await;
+    }
 }
 
 impl std::fmt::Debug for Application {
@@ -117,7 +163,7 @@ impl Application {
 
         let tokens = jwt_codec(&settings)?;
         let hasher = argon2(&settings)?;
-        let (server, background) = match storage {
+        let (server, background, sessions) = match storage {
             Storage::Memory => {
                 let adapters = Adapters::<MemoryPorts> {
                     users: MemoryUsers::default(),
@@ -125,6 +171,8 @@ impl Application {
                     tokens,
                     refresh_tokens: MemoryRefreshTokens::default(),
                     health: MemoryHealth,
+                    chat: MemoryChat::default(),
+                    bus: LocalBus::default(),
                 };
                 serve(adapters, &settings, listener).await?
             }
@@ -135,8 +183,10 @@ impl Application {
                     users: PgUsers::new(pool.clone()),
                     hasher,
                     tokens,
-                    refresh_tokens: PgRefreshTokens::new(pool),
+                    refresh_tokens: PgRefreshTokens::new(pool.clone()),
                     health,
+                    chat: PgChat::new(pool),
+                    bus: LocalBus::default(),
                 };
                 serve(adapters, &settings, listener).await?
             }
@@ -151,8 +201,10 @@ impl Application {
                     users: PgUsers::new(pool.clone()),
                     hasher,
                     tokens,
-                    refresh_tokens: PgRefreshTokens::new(pool),
+                    refresh_tokens: PgRefreshTokens::new(pool.clone()),
                     health,
+                    chat: PgChat::new(pool),
+                    bus: LocalBus::default(),
                 };
                 serve(adapters, &settings, listener).await?
             }
@@ -162,6 +214,7 @@ impl Application {
             storage,
             server,
             background,
+            sessions,
         })
     }
 
@@ -183,6 +236,14 @@ impl Application {
     /// A handle that stops the server (gracefully or not) from elsewhere.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// A handle for a graceful shutdown that closes sessions with 1012 first.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            server: self.server.handle(),
+            sessions: self.sessions.clone(),
+        }
     }
 
     /// Serves until stopped through [`Application::handle`], then stops background work.
@@ -210,15 +271,24 @@ async fn serve<P: Ports>(
     adapters: Adapters<P>,
     settings: &Settings,
     listener: TcpListener,
-) -> Result<(Server, Vec<JoinHandle<()>>), StartupError> {
-    let services = Services::new(adapters, auth_settings(settings));
+) -> Result<(Server, Vec<JoinHandle<()>>, Sessions), StartupError> {
+    let services = Services::new(adapters, app_settings(settings));
     bootstrap_admin(&services, settings).await?;
     let background = vec![spawn_refresh_token_purge(services.clone())];
+    let hub = services.hub.clone();
+    let sessions = Sessions {
+        close_all: Arc::new({
+            let hub = hub.clone();
+            move |code, reason| hub.close_all(code, reason)
+        }),
+        count: Arc::new(move || hub.session_count()),
+    };
     let gateway = Gateway::new(
         services,
         HttpSettings {
             json_limit: settings.server.json_limit_bytes,
         },
+        ws_settings(settings),
     );
     let mut server = HttpServer::new(move || build_app(gateway.clone()))
         .disable_signals()
@@ -227,7 +297,7 @@ async fn serve<P: Ports>(
         server = server.workers(settings.server.workers);
     }
     let server = server.listen(listener).map_err(StartupError::Server)?.run();
-    Ok((server, background))
+    Ok((server, background, sessions))
 }
 
 /// Creates or promotes the configured admin.
@@ -267,6 +337,47 @@ fn spawn_refresh_token_purge<P: Ports>(services: Services<P>) -> JoinHandle<()> 
             }
         }
     })
+}
+
+/// The settings of every service.
+pub fn app_settings(settings: &Settings) -> app::Settings {
+    app::Settings {
+        auth: auth_settings(settings),
+        chat: ChatSettings {
+            max_content_chars: settings.chat.max_message_chars,
+            edit_window: chrono::Duration::seconds(settings.chat.edit_window_s as i64),
+            default_page: settings.chat.page_size,
+            max_page: settings.chat.max_page_size,
+        },
+        hub: HubSettings {
+            queue_capacity: settings.ws.outbound_queue,
+            max_sessions_per_user: settings.ws.max_sessions_per_user,
+        },
+    }
+}
+
+/// The WebSocket gateway's settings.
+pub fn ws_settings(settings: &Settings) -> WsSettings {
+    let ws = &settings.ws;
+    WsSettings {
+        origins: OriginPolicy {
+            allowed: ws.allowed_origins.clone(),
+            allow_missing: ws.allow_missing_origin,
+        },
+        max_frame_bytes: ws.max_frame_bytes,
+        session: SessionSettings {
+            heartbeat: Duration::from_secs(ws.heartbeat_s),
+            typing_ttl: Duration::from_secs(ws.typing_ttl_s),
+            typing_throttle: Duration::from_millis(ws.typing_throttle_ms),
+            rate: RateSettings {
+                per_second: ws.rate_per_s,
+                burst: ws.rate_burst,
+                abuse_limit: ws.abuse_limit,
+                abuse_window: Duration::from_secs(10),
+            },
+            replay_page: 100,
+        },
+    }
 }
 
 /// The auth policy of the services.

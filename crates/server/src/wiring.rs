@@ -1,7 +1,7 @@
 //! The concrete port bundles: where adapter types finally meet.
 
-use adapters_memory::{MemoryHealth, MemoryRefreshTokens, MemoryUsers};
-use adapters_postgres::{PgHealth, PgRefreshTokens, PgUsers};
+use adapters_memory::{LocalBus, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers};
+use adapters_postgres::{PgChat, PgHealth, PgRefreshTokens, PgUsers};
 use adapters_redis::RedisHealth;
 use api_actix::credentials::{Argon2Hasher, JwtCodec};
 use app::Ports;
@@ -16,6 +16,8 @@ impl Ports for MemoryPorts {
     type Tokens = JwtCodec;
     type RefreshTokens = MemoryRefreshTokens;
     type Health = MemoryHealth;
+    type Chat = MemoryChat;
+    type Bus = LocalBus;
 }
 
 /// PostgreSQL as the system of record, one instance, no Redis.
@@ -28,6 +30,8 @@ impl Ports for PostgresPorts {
     type Tokens = JwtCodec;
     type RefreshTokens = PgRefreshTokens;
     type Health = PgHealth;
+    type Chat = PgChat;
+    type Bus = LocalBus;
 }
 
 /// PostgreSQL and Redis: the scaled-out deployment.
@@ -40,4 +44,7 @@ impl Ports for ClusterPorts {
     type Tokens = JwtCodec;
     type RefreshTokens = PgRefreshTokens;
     type Health = (PgHealth, RedisHealth);
+    type Chat = PgChat;
+    // The Redis event bus arrives with scale-out; until then each instance fans out locally.
+    type Bus = LocalBus;
 }

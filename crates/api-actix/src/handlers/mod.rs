@@ -2,6 +2,7 @@
 //! which is also where its method and path are declared (see [`crate::routes`]).
 
 pub mod accounts;
+pub mod chat;
 pub mod health;
 pub mod metrics;
 pub mod users;

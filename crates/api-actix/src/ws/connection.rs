@@ -1,0 +1,186 @@
+//! The task behind one WebSocket: a `select!` over client frames, hub deliveries, the heartbeat,
+//! typing expiry, the token's expiry and close requests. Writes go to the socket directly; the
+//! hub's bounded queue is the only buffer between fan-out and a client.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, ProtocolError};
+use app::Ports;
+use app::realtime::frames::close;
+use app::realtime::{FrameEncoder, Outbound, Registration, Session, SessionSettings};
+use app::{AppError, Services};
+use domain::user::User;
+use futures_util::StreamExt as _;
+
+use crate::telemetry::names;
+use crate::ws::codec;
+
+/// What a connection needs besides the services.
+pub struct Connection<P: Ports> {
+    /// Services.
+    pub services: Services<P>,
+    /// Frame encoder.
+    pub encoder: Arc<dyn FrameEncoder>,
+    /// Session behaviour.
+    pub settings: SessionSettings,
+    /// Largest client frame accepted.
+    pub max_frame_bytes: usize,
+}
+
+impl<P: Ports> std::fmt::Debug for Connection<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("max_frame_bytes", &self.max_frame_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends a close frame, but never waits long on a client that stopped reading.
+async fn close_socket(socket: actix_ws::Session, code: u16, reason: &str) {
+    let reason = CloseReason {
+        code: CloseCode::from(code),
+        description: Some(reason.to_owned()),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(Some(reason))).await;
+}
+
+/// Writes frames; `Err` with a close request when one of them is a close, or when the socket is gone.
+async fn write(
+    socket: &mut actix_ws::Session,
+    frames: Vec<Outbound>,
+) -> Result<(), Option<(u16, String)>> {
+    for frame in frames {
+        match frame {
+            Outbound::Text(text) => {
+                // The frame text is shared between sessions; the socket needs its own copy.
+                if socket.text(text.as_ref().to_owned()).await.is_err() {
+                    return Err(None);
+                }
+                metrics::counter!(names::WS_FRAMES_OUT).increment(1);
+            }
+            Outbound::Close(code, reason) => return Err(Some((code, reason))),
+        }
+    }
+    Ok(())
+}
+
+impl<P: Ports> Connection<P> {
+    /// Runs a session to its end.
+    pub async fn run(
+        self,
+        user: User,
+        expires_at: chrono::DateTime<chrono::Utc>,
+        registration: Registration,
+        mut socket: actix_ws::Session,
+        stream: MessageStream,
+    ) {
+        metrics::gauge!(names::WS_SESSIONS).increment(1.0);
+        let Registration {
+            id,
+            mut inbox,
+            control,
+            first_of_user,
+        } = registration;
+        let started = Session::start(
+            self.services.clone(),
+            self.encoder.clone(),
+            self.settings.clone(),
+            user,
+            expires_at,
+            id,
+            first_of_user,
+        )
+        .await;
+        let (mut session, opening) = match started {
+            Ok(started) => started,
+            Err(error) => {
+                let code = if matches!(error, AppError::Unavailable(_)) {
+                    1013
+                } else {
+                    1011
+                };
+                tracing::warn!(%error, "session could not start");
+                self.services.hub.unregister(id).await;
+                close_socket(socket, code, "the session could not start; retry").await;
+                metrics::gauge!(names::WS_SESSIONS).decrement(1.0);
+                return;
+            }
+        };
+        let mut stream = stream
+            .max_frame_size(self.max_frame_bytes)
+            .aggregate_continuations()
+            .max_continuation_size(self.max_frame_bytes);
+        let mut closing = write(&mut socket, opening).await.err();
+        let heartbeat = self.settings.heartbeat;
+        let mut pings = tokio::time::interval(heartbeat);
+        pings.tick().await;
+        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        let mut last_heard = Instant::now();
+        while closing.is_none() {
+            let until_expiry = (session.expires_at() - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            let frames = tokio::select! {
+                biased;
+                request = control.requested() => Err(Some(request)),
+                message = stream.next() => match message {
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        last_heard = Instant::now();
+                        metrics::counter!(names::WS_FRAMES_IN).increment(1);
+                        let frames = match codec::parse(&text) {
+                            Ok(frame) => session.on_request(frame).await,
+                            Err(error) => vec![Outbound::Text(self.encoder.encode(&error.into_frame()))],
+                        };
+                        Ok(frames)
+                    }
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        last_heard = Instant::now();
+                        Ok(vec![Outbound::Text(self.encoder.encode(&codec::parse_error("invalid_frame", "binary frames are not supported; send JSON text", None).into_frame()))])
+                    }
+                    Some(Ok(AggregatedMessage::Ping(payload))) => {
+                        last_heard = Instant::now();
+                        if socket.pong(&payload).await.is_err() { Err(None) } else { Ok(Vec::new()) }
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {
+                        last_heard = Instant::now();
+                        Ok(Vec::new())
+                    }
+                    Some(Ok(AggregatedMessage::Close(_))) | None => Err(Some((1000, "closed by the client".to_owned()))),
+                    Some(Err(ProtocolError::Overflow)) => Err(Some((close::TOO_BIG, format!("frames are limited to {} bytes", self.max_frame_bytes)))),
+                    Some(Err(error)) => {
+                        tracing::debug!(%error, "WebSocket protocol error");
+                        Err(Some((1002, "protocol error".to_owned())))
+                    }
+                },
+                delivery = inbox.recv() => match delivery {
+                    Some(delivery) => Ok(session.on_delivery(delivery).await),
+                    None => Err(Some((1011, "session closed by the server".to_owned()))),
+                },
+                _ = pings.tick() => {
+                    if last_heard.elapsed() > heartbeat * 2 {
+                        Err(Some((close::GOING_AWAY, "heartbeat timeout".to_owned())))
+                    } else if socket.ping(b"").await.is_err() {
+                        Err(None)
+                    } else {
+                        Ok(Vec::new())
+                    }
+                }
+                _ = ticks.tick() => {
+                    session.on_tick(Instant::now()).await;
+                    Ok(Vec::new())
+                }
+                _ = tokio::time::sleep(until_expiry) => Err(Some((close::UNAUTHENTICATED, "token expired; reconnect with a fresh token or send auth_refresh before expiry".to_owned()))),
+            };
+            closing = match frames {
+                Ok(frames) => write(&mut socket, frames).await.err(),
+                Err(request) => Some(request),
+            };
+        }
+        if let Some(Some((code, reason))) = closing {
+            close_socket(socket, code, &reason).await;
+        }
+        session.finish().await;
+        metrics::gauge!(names::WS_SESSIONS).decrement(1.0);
+    }
+}

@@ -1,0 +1,13 @@
+//! Live sessions: the hub that fans events out to them, and the per-session protocol logic.
+
+pub mod frames;
+pub mod hub;
+pub mod rate;
+pub mod session;
+
+pub use frames::{ClientFrame, ClientRequest, FrameEncoder, Outbound, ServerFrame};
+pub use hub::{
+    Delivery, Hub, HubSettings, Registration, SessionControl, SessionId, TooManySessions,
+};
+pub use rate::{RateLimiter, RateSettings, Verdict};
+pub use session::{Session, SessionSettings};
