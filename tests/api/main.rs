@@ -7,3 +7,4 @@ mod errors;
 mod operations;
 mod tokens;
 mod users;
+mod ws_basics;

@@ -156,3 +156,32 @@ async fn readiness_names_an_unreachable_database() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_names_a_stopped_database_and_recovers_when_it_returns() {
+    let mut pg = eclean_tests::services::PrivatePostgres::start();
+    let url = pg.url();
+    let app = TestApp::spawn_with(Backend::Postgres, move |f| {
+        f.merge(Serialized::default("database.url", url))
+            .merge(Serialized::default("database.connect_timeout_ms", 500))
+            .merge(Serialized::default("database.wait_timeout_ms", 500))
+    })
+    .await;
+    wait_for_status(&app, 200, Duration::from_secs(10)).await;
+    let user = app.register("client").await;
+    pg.stop();
+    let body = wait_for_status(&app, 503, Duration::from_secs(10)).await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("postgres"), "{detail}");
+    // Requests that need the database are retryable 503s meanwhile.
+    app.login(&user.email, &user.password)
+        .await
+        .error_with(503, "service_unavailable")
+        .await;
+    pg.resume();
+    wait_for_status(&app, 200, Duration::from_secs(20)).await;
+    app.login(&user.email, &user.password)
+        .await
+        .json_with(200)
+        .await;
+}

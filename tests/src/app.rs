@@ -258,6 +258,76 @@ impl TestApp {
         }
     }
 
+    /// `ws://…/ws/?token=<token>` connected, opening frames read.
+    pub async fn ws(&self, token: &str) -> crate::WsClient {
+        crate::WsClient::connect(&self.ws_url(&format!("/ws/?token={token}")), &[])
+            .await
+            .unwrap_or_else(|refused| panic!("refused: {} {}", refused.status, refused.body))
+    }
+
+    /// The `ws://` URL of `path`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// DELETE with a bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a general room owned by `owner` with these members; returns its id.
+    pub async fn create_room(
+        &self,
+        owner: &TestUser,
+        visibility: &str,
+        members: &[&TestUser],
+    ) -> i64 {
+        let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        let body = self
+            .post(
+                "/api/chat/rooms/",
+                &owner.access,
+                &json!({"room_type": "general", "name": format!("room-{}", crate::unique()), "visibility": visibility, "member_ids": ids}),
+            )
+            .await
+            .json_with(201)
+            .await;
+        body["id"].as_i64().unwrap()
+    }
+
+    /// The direct room of two users; returns its id.
+    pub async fn dm(&self, a: &TestUser, b: &TestUser) -> i64 {
+        let response = self
+            .post(
+                "/api/chat/rooms/start_dm/",
+                &a.access,
+                &json!({"user_id": b.id}),
+            )
+            .await;
+        let status = response.status().as_u16();
+        assert!(status == 200 || status == 201, "start_dm answered {status}");
+        response.json::<Value>().await.unwrap()["room"]["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Sends a message over REST; returns the message JSON.
+    pub async fn say(&self, user: &TestUser, room: i64, content: &str) -> Value {
+        self.post(
+            &format!("/api/chat/rooms/{room}/send_message/"),
+            &user.access,
+            &json!({"content": content}),
+        )
+        .await
+        .json_with(201)
+        .await
+    }
+
     /// `GET /api/users/me/` with `token`.
     pub async fn me(&self, token: &str) -> reqwest::Response {
         self.get("/api/users/me/", token).await

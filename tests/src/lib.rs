@@ -13,10 +13,12 @@ pub mod database;
 pub mod http;
 pub mod services;
 pub mod tokens;
+pub mod ws;
 
 pub use app::{Backend, TestApp, TestUser};
 pub use database::TestDatabase;
 pub use http::ResponseExt;
+pub use ws::WsClient;
 
 /// Defines one test per backend: `name::memory` and `name::postgres` (PostgreSQL + Redis).
 /// The body receives a started [`TestApp`] named by the given identifier.
