@@ -1,7 +1,11 @@
 //! The adapters under contract, built fresh for each test.
 
 pub mod memory {
-    use adapters_memory::{MemoryRefreshTokens, MemoryUsers};
+    use adapters_memory::{MemoryChat, MemoryRefreshTokens, MemoryUsers};
+
+    pub fn chat() -> (MemoryUsers, MemoryChat) {
+        (MemoryUsers::default(), MemoryChat::default())
+    }
 
     pub fn users() -> MemoryUsers {
         MemoryUsers::default()
@@ -15,7 +19,12 @@ pub mod memory {
 pub mod postgres {
     use std::time::Duration;
 
-    use adapters_postgres::{PgPool, PgRefreshTokens, PgUsers, PoolSettings};
+    use adapters_postgres::{PgChat, PgPool, PgRefreshTokens, PgUsers, PoolSettings};
+
+    pub async fn chat() -> (TestDatabase, (PgUsers, PgChat)) {
+        let (database, pool) = pool().await;
+        (database, (PgUsers::new(pool.clone()), PgChat::new(pool)))
+    }
     use eclean_tests::TestDatabase;
 
     pub async fn pool() -> (TestDatabase, PgPool) {
@@ -23,7 +32,7 @@ pub mod postgres {
         let pool = adapters_postgres::connect(
             database.url(),
             &PoolSettings {
-                max_size: 8,
+                max_size: 12,
                 wait_timeout: Duration::from_secs(5),
                 connect_timeout: Duration::from_secs(5),
             },

@@ -23,6 +23,7 @@ macro_rules! contract {
 }
 
 // Declared after the macro, so its textual scope covers them.
+mod chat;
 mod fixtures;
 mod health;
 mod refresh_tokens;
