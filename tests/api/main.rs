@@ -9,3 +9,4 @@ mod operations;
 mod tokens;
 mod users;
 mod ws_basics;
+mod ws_chat;
