@@ -10,3 +10,4 @@ mod tokens;
 mod users;
 mod ws_basics;
 mod ws_chat;
+mod ws_compat;

@@ -162,7 +162,8 @@ both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_is_relayed_to_others_throttled_and_expires_by_itself() {
     let app = TestApp::spawn_with(Backend::Memory, |f| {
-        f.merge(Serialized::default("ws.typing_ttl_s", 1)).merge(Serialized::default("ws.typing_throttle_ms", 600))
+        f.merge(Serialized::default("ws.typing_ttl_s", 1))
+            .merge(Serialized::default("ws.typing_throttle_ms", 600))
     })
     .await;
     let anna = app.register("client").await;
@@ -176,29 +177,45 @@ async fn typing_is_relayed_to_others_throttled_and_expires_by_itself() {
     }
     b.drain(Duration::from_millis(200)).await;
     a2.drain(Duration::from_millis(200)).await;
-    a.send(json!({"type": "typing", "room_id": room, "is_typing": true})).await;
+    a.send(json!({"type": "typing", "room_id": room, "is_typing": true}))
+        .await;
     let typing = b.recv_type("typing").await;
-    assert_eq!((typing["user_id"].as_i64(), typing["is_typing"].as_bool()), (Some(anna.id), Some(true)));
+    assert_eq!(
+        (typing["user_id"].as_i64(), typing["is_typing"].as_bool()),
+        (Some(anna.id), Some(true))
+    );
     assert_eq!(typing["username"], anna.username.as_str());
     // Renewed at once: not broadcast again (throttled), but the indicator is kept alive.
-    a.send(json!({"type": "typing", "room_id": room, "is_typing": true})).await;
+    a.send(json!({"type": "typing", "room_id": room, "is_typing": true}))
+        .await;
     // Expires by itself: is_typing false after the TTL without renewal.
     let stopped = b.recv_type("typing").await;
     assert_eq!(stopped["is_typing"], false);
     // Never echoed to the typer's own sessions.
-    let echoed: Vec<Value> = a2.drain(Duration::from_millis(300)).await.into_iter().filter(|f| f["type"] == "typing").collect();
+    let echoed: Vec<Value> = a2
+        .drain(Duration::from_millis(300))
+        .await
+        .into_iter()
+        .filter(|f| f["type"] == "typing")
+        .collect();
     assert!(echoed.is_empty(), "{echoed:?}");
     // An explicit stop is relayed at once.
-    a.send(json!({"type": "typing", "room_id": room, "is_typing": true})).await;
+    a.send(json!({"type": "typing", "room_id": room, "is_typing": true}))
+        .await;
     assert_eq!(b.recv_type("typing").await["is_typing"], true);
-    a.send(json!({"type": "typing", "room_id": room, "is_typing": false})).await;
+    a.send(json!({"type": "typing", "room_id": room, "is_typing": false}))
+        .await;
     assert_eq!(b.recv_type("typing").await["is_typing"], false);
     // Typing into a room one is not in is an error.
     let other = app.register("client").await;
     let elsewhere = app.dm(&bob, &other).await;
-    a.send(json!({"type": "typing", "room_id": elsewhere, "is_typing": true, "ref": "t"})).await;
+    a.send(json!({"type": "typing", "room_id": elsewhere, "is_typing": true, "ref": "t"}))
+        .await;
     let error = a.recv_type("error").await;
-    assert_eq!((error["code"].as_str(), error["ref"].as_str()), (Some("not_found"), Some("t")));
+    assert_eq!(
+        (error["code"].as_str(), error["ref"].as_str()),
+        (Some("not_found"), Some("t"))
+    );
 }
 
 both_backends! {
@@ -381,7 +398,10 @@ both_backends! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_closed_with_4008_and_others_are_unaffected() {
-    let app = TestApp::spawn_with(Backend::Memory, |f| f.merge(Serialized::default("ws.outbound_queue", 16))).await;
+    let app = TestApp::spawn_with(Backend::Memory, |f| {
+        f.merge(Serialized::default("ws.outbound_queue", 16))
+    })
+    .await;
     let anna = app.register("client").await;
     let bob = app.register("cleaner").await;
     let carol = app.register("cleaner").await;
@@ -429,7 +449,11 @@ async fn flooding_frames_is_rate_limited_then_closed() {
     }
     let frames = ws.drain(Duration::from_millis(300)).await;
     let counts: BTreeMap<String, usize> = frames.iter().fold(BTreeMap::new(), |mut m, f| {
-        let key = if f["type"] == "error" { f["code"].as_str().unwrap().to_owned() } else { f["type"].as_str().unwrap().to_owned() };
+        let key = if f["type"] == "error" {
+            f["code"].as_str().unwrap().to_owned()
+        } else {
+            f["type"].as_str().unwrap().to_owned()
+        };
         *m.entry(key).or_default() += 1;
         m
     });
@@ -443,9 +467,14 @@ async fn flooding_frames_is_rate_limited_then_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_client_is_dropped_after_two_heartbeats() {
-    let app = TestApp::spawn_with(Backend::Memory, |f| f.merge(Serialized::default("ws.heartbeat_s", 1))).await;
+    let app = TestApp::spawn_with(Backend::Memory, |f| {
+        f.merge(Serialized::default("ws.heartbeat_s", 1))
+    })
+    .await;
     let anna = app.register("client").await;
-    let stream = eclean_tests::ws::open(&app.ws_url(&format!("/ws/?token={}", anna.access)), &[]).await.unwrap();
+    let stream = eclean_tests::ws::open(&app.ws_url(&format!("/ws/?token={}", anna.access)), &[])
+        .await
+        .unwrap();
     // Not reading means not answering pings: after 2 × 1 s the server gives up.
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let mut client = WsClient::from_stream(stream);

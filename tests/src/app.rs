@@ -59,6 +59,7 @@ pub struct TestApp {
     pub settings: Settings,
     handle: ServerHandle,
     database: Option<TestDatabase>,
+    memory: Option<app::Adapters<server::wiring::MemoryPorts>>,
 }
 
 /// The test profile's figment: base + `config/test.toml`, never the process environment.
@@ -134,9 +135,24 @@ impl TestApp {
         settings: Settings,
         database: Option<TestDatabase>,
     ) -> Self {
-        let application = Application::build(settings.clone())
-            .await
-            .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+        let memory = (backend == Backend::Memory && settings.database_url().is_none()).then(|| {
+            app::Adapters::<server::wiring::MemoryPorts> {
+                users: adapters_memory::MemoryUsers::default(),
+                hasher: server::startup::argon2(&settings).unwrap(),
+                tokens: server::startup::jwt_codec(&settings).unwrap(),
+                refresh_tokens: adapters_memory::MemoryRefreshTokens::default(),
+                health: adapters_memory::MemoryHealth,
+                chat: adapters_memory::MemoryChat::default(),
+                bus: adapters_memory::LocalBus::default(),
+            }
+        });
+        let application = match &memory {
+            Some(adapters) => {
+                Application::build_in_memory(settings.clone(), adapters.clone()).await
+            }
+            None => Application::build(settings.clone()).await,
+        }
+        .unwrap_or_else(|e| panic!("the server did not start: {e}"));
         let port = application.port();
         let handle = application.handle();
         tokio::spawn(application.run_until_stopped());
@@ -148,7 +164,59 @@ impl TestApp {
             settings,
             handle,
             database,
+            memory,
         }
+    }
+
+    /// Opens the job room of `job_id` between a client and a cleaner, as the job-event service
+    /// does, on the server's own storage. On memory this goes through the chat use case (live
+    /// sessions hear of it); on PostgreSQL through the repository on the test database.
+    pub async fn open_job_room(&self, job_id: i64, client: i64, cleaner: i64) -> i64 {
+        use ports::ChatRepository;
+        let uid = |id: i64| domain::user::UserId::new(id).unwrap();
+        if let Some(adapters) = &self.memory {
+            let chat = app::ChatService::new(
+                adapters.clone(),
+                server::startup::app_settings(&self.settings).chat,
+            );
+            let (room, _) = chat
+                .open_job_room(job_id, uid(client), uid(cleaner), &format!("Job #{job_id}"))
+                .await
+                .unwrap();
+            return room.id.get();
+        }
+        let database = self
+            .database
+            .as_ref()
+            .expect("a PostgreSQL test app has a database");
+        let pool = adapters_postgres::connect(
+            database.url(),
+            &adapters_postgres::PoolSettings {
+                max_size: 1,
+                wait_timeout: std::time::Duration::from_secs(5),
+                connect_timeout: std::time::Duration::from_secs(5),
+            },
+        )
+        .unwrap();
+        let room = domain::chat::NewRoom {
+            kind: domain::chat::RoomKind::Job,
+            name: domain::chat::RoomName::parse(&format!("Job #{job_id}")).unwrap(),
+            visibility: domain::chat::Visibility::Private,
+            job: Some(domain::chat::JobRoomKey {
+                job_id,
+                cleaner: uid(cleaner),
+            }),
+            created_by: None,
+        };
+        let members = vec![
+            (uid(client), domain::chat::ParticipantRole::Member),
+            (uid(cleaner), domain::chat::ParticipantRole::Member),
+        ];
+        let (room, _) = adapters_postgres::PgChat::new(pool)
+            .get_or_create_job_room(room, members)
+            .await
+            .unwrap();
+        room.id.get()
     }
 
     /// The absolute URL of `path`.

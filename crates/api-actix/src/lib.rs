@@ -77,10 +77,7 @@ impl<P: Ports> Gateway<P> {
             authenticator,
             metrics: web::Data::new(telemetry::metrics_handle()),
             http,
-            ws: web::Data::new(ws::WsGateway {
-                settings: ws,
-                encoder: std::sync::Arc::new(ws::codec::JsonEncoder),
-            }),
+            ws: web::Data::new(ws::WsGateway { settings: ws }),
         }
     }
 }

@@ -44,6 +44,8 @@ use crate::ws;
         chat::unread,
         ws::unified,
         ws::unified_alias,
+        ws::compat::chat_room,
+        ws::compat::job_chat,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

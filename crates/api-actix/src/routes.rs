@@ -145,5 +145,7 @@ pub fn api<P: Ports>() -> Registrar {
     r.add::<chat::__path_unread, _, _>(chat::unread::<P>);
     r.add::<crate::ws::__path_unified, _, _>(crate::ws::unified::<P>);
     r.add::<crate::ws::__path_unified_alias, _, _>(crate::ws::unified_alias::<P>);
+    r.add::<crate::ws::compat::__path_chat_room, _, _>(crate::ws::compat::chat_room::<P>);
+    r.add::<crate::ws::compat::__path_job_chat, _, _>(crate::ws::compat::job_chat::<P>);
     r
 }

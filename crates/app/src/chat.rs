@@ -371,6 +371,31 @@ impl<P: Ports> ChatService<P> {
         Ok(room)
     }
 
+    /// The rooms of a job the caller may open: those they belong to, or all of them for an admin.
+    pub async fn job_rooms_for(&self, actor: &User, job_id: i64) -> Result<Vec<Room>, AppError> {
+        let rooms = self
+            .chat()
+            .rooms_of_job(job_id)
+            .await
+            .map_err(AppError::from_port("job"))?;
+        if actor.is_admin() {
+            return Ok(rooms);
+        }
+        let mut mine = Vec::new();
+        for room in rooms {
+            if self
+                .chat()
+                .participant(room.id, actor.id)
+                .await
+                .map_err(AppError::from_port("job"))?
+                .is_some()
+            {
+                mine.push(room);
+            }
+        }
+        Ok(mine)
+    }
+
     /// Sets the state of a room (job events make rooms read-only).
     pub async fn set_room_state(&self, room: RoomId, state: RoomState) -> Result<Room, AppError> {
         let room = self
@@ -978,14 +1003,15 @@ impl<P: Ports> ChatService<P> {
     }
 
     /// Publishes a presence change to each of the user's rooms.
-    pub async fn publish_presence(&self, user: UserId, rooms: &[RoomId], online: bool) {
+    pub async fn publish_presence(&self, user: &User, rooms: &[RoomId], online: bool) {
         let last_seen = (!online).then(Utc::now);
         for room in rooms {
             self.publish(
                 Topic::Room(*room),
                 BusEvent::Presence {
                     room_id: *room,
-                    user_id: user,
+                    user_id: user.id,
+                    username: user.username.as_str().to_owned(),
                     online,
                     last_seen,
                 },

@@ -83,6 +83,8 @@ pub enum BusEvent {
         room_id: RoomId,
         /// The user.
         user_id: UserId,
+        /// Their username (the compatibility socket shows names).
+        username: String,
         /// Online now?
         online: bool,
         /// When last seen, when going offline.

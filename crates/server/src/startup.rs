@@ -218,6 +218,34 @@ impl Application {
         })
     }
 
+    /// Starts the server on in-memory adapters supplied by the caller, who keeps clones of them.
+    /// Everything else is as [`Application::build`] with no database: the same routes, services
+    /// and session hub. Tests use it to drive use cases that have no public endpoint (job rooms
+    /// are opened by the job-event service) against a real server.
+    pub async fn build_in_memory(
+        settings: Settings,
+        adapters: Adapters<MemoryPorts>,
+    ) -> Result<Self, StartupError> {
+        let requested = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&requested).map_err(|source| StartupError::Bind {
+            address: requested.clone(),
+            source,
+        })?;
+        let address = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: requested,
+            source,
+        })?;
+        tracing::warn!(%address, "listening on http://{address} — storage: IN MEMORY (adapters supplied by the caller)");
+        let (server, background, sessions) = serve(adapters, &settings, listener).await?;
+        Ok(Self {
+            address,
+            storage: Storage::Memory,
+            server,
+            background,
+            sessions,
+        })
+    }
+
     /// The bound address.
     pub fn address(&self) -> SocketAddr {
         self.address

@@ -297,6 +297,7 @@ enum Wire<'a> {
     },
     Presence {
         user_id: i64,
+        username: &'a str,
         online: bool,
         last_seen: Option<DateTime<Utc>>,
     },
@@ -418,10 +419,12 @@ impl JsonEncoder {
             },
             ServerFrame::Presence {
                 user_id,
+                username,
                 online,
                 last_seen,
             } => Wire::Presence {
                 user_id: user_id.get(),
+                username,
                 online: *online,
                 last_seen: *last_seen,
             },
@@ -456,6 +459,10 @@ impl JsonEncoder {
 }
 
 impl FrameEncoder for JsonEncoder {
+    fn dialect(&self) -> usize {
+        0
+    }
+
     fn encode(&self, frame: &ServerFrame) -> Arc<str> {
         match serde_json::to_string(&Self::wire(frame)) {
             Ok(text) => Arc::from(text),

@@ -8,20 +8,21 @@ use std::time::{Duration, Instant};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, ProtocolError};
 use app::Ports;
 use app::realtime::frames::close;
-use app::realtime::{FrameEncoder, Outbound, Registration, Session, SessionSettings};
+use app::realtime::{Outbound, Registration, Session, SessionSettings};
 use app::{AppError, Services};
 use domain::user::User;
 use futures_util::StreamExt as _;
 
 use crate::telemetry::names;
 use crate::ws::codec;
+use crate::ws::dialect::Dialect;
 
 /// What a connection needs besides the services.
 pub struct Connection<P: Ports> {
     /// Services.
     pub services: Services<P>,
-    /// Frame encoder.
-    pub encoder: Arc<dyn FrameEncoder>,
+    /// How this socket reads and writes frames.
+    pub dialect: Arc<dyn Dialect>,
     /// Session behaviour.
     pub settings: SessionSettings,
     /// Largest client frame accepted.
@@ -52,6 +53,7 @@ async fn write(
 ) -> Result<(), Option<(u16, String)>> {
     for frame in frames {
         match frame {
+            Outbound::Text(text) if text.is_empty() => {}
             Outbound::Text(text) => {
                 // The frame text is shared between sessions; the socket needs its own copy.
                 if socket.text(text.as_ref().to_owned()).await.is_err() {
@@ -82,9 +84,11 @@ impl<P: Ports> Connection<P> {
             control,
             first_of_user,
         } = registration;
+        let encoder = self.dialect.encoder();
+        let greeting = self.dialect.greeting(&user);
         let started = Session::start(
             self.services.clone(),
-            self.encoder.clone(),
+            encoder.clone(),
             self.settings.clone(),
             user,
             expires_at,
@@ -112,6 +116,20 @@ impl<P: Ports> Connection<P> {
             .aggregate_continuations()
             .max_continuation_size(self.max_frame_bytes);
         let mut closing = write(&mut socket, opening).await.err();
+        if closing.is_none() {
+            closing = write(
+                &mut socket,
+                greeting.into_iter().map(Outbound::Text).collect(),
+            )
+            .await
+            .err();
+        }
+        for request in self.dialect.opening_requests() {
+            if closing.is_none() {
+                let frames = session.on_request(request).await;
+                closing = write(&mut socket, frames).await.err();
+            }
+        }
         let heartbeat = self.settings.heartbeat;
         let mut pings = tokio::time::interval(heartbeat);
         pings.tick().await;
@@ -128,15 +146,15 @@ impl<P: Ports> Connection<P> {
                     Some(Ok(AggregatedMessage::Text(text))) => {
                         last_heard = Instant::now();
                         metrics::counter!(names::WS_FRAMES_IN).increment(1);
-                        let frames = match codec::parse(&text) {
+                        let frames = match self.dialect.parse(&text) {
                             Ok(frame) => session.on_request(frame).await,
-                            Err(error) => vec![Outbound::Text(self.encoder.encode(&error.into_frame()))],
+                            Err(error) => vec![Outbound::Text(encoder.encode(&error.into_frame()))],
                         };
                         Ok(frames)
                     }
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         last_heard = Instant::now();
-                        Ok(vec![Outbound::Text(self.encoder.encode(&codec::parse_error("invalid_frame", "binary frames are not supported; send JSON text", None).into_frame()))])
+                        Ok(vec![Outbound::Text(encoder.encode(&codec::parse_error("invalid_frame", "binary frames are not supported; send JSON text", None).into_frame()))])
                     }
                     Some(Ok(AggregatedMessage::Ping(payload))) => {
                         last_heard = Instant::now();

@@ -1,18 +1,21 @@
 //! The WebSocket gateway: `/ws/` (alias `/ws/chat/`), PROTOCOL §3.
 
 pub mod codec;
+pub mod compat;
 pub mod connection;
+pub mod dialect;
 pub mod handshake;
 
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use app::realtime::SessionSettings;
 use app::realtime::frames::close;
-use app::realtime::{FrameEncoder, SessionSettings};
 use app::{AppError, Ports, Services};
 use domain::auth::Principal;
 
 use self::connection::Connection;
+use self::dialect::{Dialect, Unified};
 use self::handshake::{BEARER_PROTOCOL, OriginPolicy, websocket_token};
 use crate::error::{ApiError, ErrorBody};
 
@@ -31,8 +34,6 @@ pub struct WsSettings {
 pub struct WsGateway {
     /// Settings.
     pub settings: WsSettings,
-    /// The frame encoder (JSON).
-    pub encoder: Arc<dyn FrameEncoder>,
 }
 
 impl std::fmt::Debug for WsGateway {
@@ -89,6 +90,27 @@ async fn open<P: Ports>(
         )
         .into());
     };
+    start_connection(
+        req,
+        body,
+        services.get_ref().clone(),
+        &gateway,
+        user,
+        claims.expires_at,
+        Arc::new(Unified),
+    )
+}
+
+/// Completes the upgrade for an authenticated user and starts their session task in `dialect`.
+pub fn start_connection<P: Ports>(
+    req: HttpRequest,
+    body: web::Payload,
+    services: Services<P>,
+    gateway: &WsGateway,
+    user: domain::user::User,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    dialect: Arc<dyn Dialect>,
+) -> Result<HttpResponse, ApiError> {
     let (response, socket, stream) =
         actix_ws::handle_with_protocols(&req, body, &[BEARER_PROTOCOL]).map_err(|e| {
             ApiError::new(
@@ -97,22 +119,15 @@ async fn open<P: Ports>(
                 format!("not a valid WebSocket upgrade: {e}"),
             )
         })?;
-    let services = services.get_ref().clone();
     match services.hub.register(user.id) {
         Ok(registration) => {
             let connection = Connection {
                 services,
-                encoder: gateway.encoder.clone(),
+                dialect,
                 settings: gateway.settings.session.clone(),
                 max_frame_bytes: gateway.settings.max_frame_bytes,
             };
-            actix_web::rt::spawn(connection.run(
-                user,
-                claims.expires_at,
-                registration,
-                socket,
-                stream,
-            ));
+            actix_web::rt::spawn(connection.run(user, expires_at, registration, socket, stream));
         }
         Err(_) => {
             // The upgrade must complete for the client to see the close code.

@@ -64,6 +64,11 @@ pub enum ClientRequest {
         /// Started?
         is_typing: bool,
     },
+    /// Read a room up to one of its messages.
+    MarkMessageRead {
+        /// Message.
+        message_id: i64,
+    },
     /// Move the read cursor.
     MarkRead {
         /// Room.
@@ -188,6 +193,8 @@ pub enum ServerFrame {
     Presence {
         /// The user.
         user_id: UserId,
+        /// Their username.
+        username: String,
         /// Online?
         online: bool,
         /// Last seen, when offline.
@@ -227,10 +234,17 @@ pub enum ServerFrame {
     },
 }
 
+/// How many wire dialects can share one delivery's frame cache.
+pub const DIALECTS: usize = 2;
+
 /// Turns frames into the wire format. The gateway implements it; a frame shared by many sessions
-/// is encoded once (see [`crate::realtime::hub::Delivery`]).
+/// is encoded once per dialect and audience (see [`crate::realtime::hub::Delivery`]).
 pub trait FrameEncoder: Send + Sync + 'static {
-    /// The frame as one text message.
+    /// Which dialect this encoder speaks (`0..DIALECTS`); encoders of one dialect must agree.
+    fn dialect(&self) -> usize;
+
+    /// The frame as one text message. An empty text means the dialect has no such frame: nothing
+    /// is sent.
     fn encode(&self, frame: &ServerFrame) -> Arc<str>;
 }
 

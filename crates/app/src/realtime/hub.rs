@@ -23,7 +23,8 @@ pub struct Delivery {
     pub topic: Topic,
     /// What happened.
     pub event: Arc<BusEvent>,
-    frames: [OnceLock<Arc<str>>; 2],
+    /// Encoded frames, per dialect and audience (author / everyone else).
+    frames: [[OnceLock<Arc<str>>; 2]; super::frames::DIALECTS],
 }
 
 impl Delivery {
@@ -32,15 +33,22 @@ impl Delivery {
         Self {
             topic,
             event,
-            frames: [OnceLock::new(), OnceLock::new()],
+            frames: std::array::from_fn(|_| [OnceLock::new(), OnceLock::new()]),
         }
     }
 
-    /// The encoded frame for one audience, encoding it on first use.
-    pub fn frame(&self, for_author: bool, encode: impl FnOnce() -> Arc<str>) -> Arc<str> {
-        self.frames[usize::from(for_author)]
-            .get_or_init(encode)
-            .clone()
+    /// The encoded frame for one dialect and audience, encoding it on first use.
+    pub fn frame(
+        &self,
+        dialect: usize,
+        for_author: bool,
+        encode: impl FnOnce() -> Arc<str>,
+    ) -> Arc<str> {
+        match self.frames.get(dialect) {
+            Some(slots) => slots[usize::from(for_author)].get_or_init(encode).clone(),
+            // An unknown dialect is encoded every time rather than mixed into another's cache.
+            None => encode(),
+        }
     }
 }
 

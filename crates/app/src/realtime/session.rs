@@ -156,7 +156,7 @@ impl<P: Ports> Session<P> {
             session
                 .services
                 .chat
-                .publish_presence(session.user.id, &rooms, true)
+                .publish_presence(&session.user, &rooms, true)
                 .await;
         }
         let frames = vec![
@@ -282,6 +282,17 @@ impl<P: Ports> Session<P> {
             ClientRequest::Typing { room_id, is_typing } => {
                 self.typing(room_id, is_typing, reference).await
             }
+            ClientRequest::MarkMessageRead { message_id } => {
+                match self
+                    .services
+                    .chat
+                    .mark_message_read(&self.user, message_id)
+                    .await
+                {
+                    Ok(_) => Vec::new(),
+                    Err(error) => vec![self.text(&error_frame(&error, reference, None))],
+                }
+            }
             ClientRequest::MarkRead { room_id, seq } => {
                 match self.services.chat.mark_read(&self.user, room_id, seq).await {
                     // The receipt and the fresh counts arrive through the bus, for every session alike.
@@ -371,12 +382,13 @@ impl<P: Ports> Session<P> {
             })];
             // Who is here already.
             let members = self.services.chat.participants(&self.user, raw).await?;
-            for (participant, _) in members {
+            for (participant, summary) in members {
                 let other = participant.user_id;
                 if other != self.user.id && self.services.hub.is_online(other) {
                     self.presence.insert(other, true);
                     out.push(self.text(&ServerFrame::Presence {
                         user_id: other,
+                        username: summary.username,
                         online: true,
                         last_seen: None,
                     }));
@@ -560,13 +572,17 @@ impl<P: Ports> Session<P> {
                     .get(room_id)
                     .is_some_and(|r| r.delivered.is_some());
                 if subscribed && matches!(delivery.topic, Topic::Room(_)) {
-                    out.push(Outbound::Text(delivery.frame(false, || {
-                        self.encoder.encode(&ServerFrame::ReadReceipt {
-                            room_id: *room_id,
-                            user_id: *user_id,
-                            seq: *seq,
-                        })
-                    })));
+                    out.push(Outbound::Text(delivery.frame(
+                        self.encoder.dialect(),
+                        false,
+                        || {
+                            self.encoder.encode(&ServerFrame::ReadReceipt {
+                                room_id: *room_id,
+                                user_id: *user_id,
+                                seq: *seq,
+                            })
+                        },
+                    )));
                 }
                 out
             }
@@ -581,14 +597,18 @@ impl<P: Ports> Session<P> {
                     .get(room_id)
                     .is_some_and(|r| r.delivered.is_some());
                 if subscribed && *user_id != self.user.id {
-                    vec![Outbound::Text(delivery.frame(false, || {
-                        self.encoder.encode(&ServerFrame::Typing {
-                            room_id: *room_id,
-                            user_id: *user_id,
-                            username: username.clone(),
-                            is_typing: *is_typing,
-                        })
-                    }))]
+                    vec![Outbound::Text(delivery.frame(
+                        self.encoder.dialect(),
+                        false,
+                        || {
+                            self.encoder.encode(&ServerFrame::Typing {
+                                room_id: *room_id,
+                                user_id: *user_id,
+                                username: username.clone(),
+                                is_typing: *is_typing,
+                            })
+                        },
+                    ))]
                 } else {
                     Vec::new()
                 }
@@ -596,6 +616,7 @@ impl<P: Ports> Session<P> {
             BusEvent::Presence {
                 room_id,
                 user_id,
+                username,
                 online,
                 last_seen,
             } => {
@@ -610,13 +631,18 @@ impl<P: Ports> Session<P> {
                     return Vec::new();
                 }
                 self.presence.insert(*user_id, *online);
-                vec![Outbound::Text(delivery.frame(false, || {
-                    self.encoder.encode(&ServerFrame::Presence {
-                        user_id: *user_id,
-                        online: *online,
-                        last_seen: *last_seen,
-                    })
-                }))]
+                vec![Outbound::Text(delivery.frame(
+                    self.encoder.dialect(),
+                    false,
+                    || {
+                        self.encoder.encode(&ServerFrame::Presence {
+                            user_id: *user_id,
+                            username: username.clone(),
+                            online: *online,
+                            last_seen: *last_seen,
+                        })
+                    },
+                ))]
             }
             BusEvent::RoomChanged {
                 room,
@@ -660,12 +686,16 @@ impl<P: Ports> Session<P> {
         if let Some(delivered) = delivered {
             if message.seq == delivered.next() {
                 let own = view.is_own(me);
-                out.push(Outbound::Text(delivery.frame(own, || {
-                    self.encoder.encode(&ServerFrame::NewMessage {
-                        message: view.clone(),
-                        own,
-                    })
-                })));
+                out.push(Outbound::Text(delivery.frame(
+                    self.encoder.dialect(),
+                    own,
+                    || {
+                        self.encoder.encode(&ServerFrame::NewMessage {
+                            message: view.clone(),
+                            own,
+                        })
+                    },
+                )));
                 if let Some(room) = self.rooms.get_mut(&message.room_id) {
                     room.delivered = Some(message.seq);
                 }
@@ -707,7 +737,7 @@ impl<P: Ports> Session<P> {
             let own = view.is_own(me);
             out.insert(
                 0,
-                Outbound::Text(delivery.frame(own, || {
+                Outbound::Text(delivery.frame(self.encoder.dialect(), own, || {
                     let frame = if deleted {
                         ServerFrame::MessageDeleted {
                             message: view.clone(),
@@ -817,7 +847,7 @@ impl<P: Ports> Session<P> {
             let rooms: Vec<RoomId> = self.rooms.keys().copied().collect();
             self.services
                 .chat
-                .publish_presence(self.user.id, &rooms, false)
+                .publish_presence(&self.user, &rooms, false)
                 .await;
         }
     }
