@@ -39,6 +39,18 @@ CREATE TABLE chat_participants (
 );
 CREATE INDEX chat_participants_user_idx ON chat_participants (user_id, room_id);
 
+-- Uploaded files (images, PDF/office documents; 10 MiB by default). Stored in the database so
+-- every instance serves them and they share its backups; see docs/chat.md.
+CREATE TABLE chat_attachments (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    owner_id     BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    filename     VARCHAR(200) NOT NULL,
+    content_type VARCHAR(100) NOT NULL,
+    size         BIGINT NOT NULL CHECK (size > 0),
+    content      BYTEA NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
 CREATE TABLE chat_messages (
     id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     room_id       BIGINT NOT NULL REFERENCES chat_rooms (id) ON DELETE CASCADE,
@@ -46,6 +58,7 @@ CREATE TABLE chat_messages (
     sender_id     BIGINT REFERENCES users (id) ON DELETE SET NULL,
     kind          TEXT NOT NULL CHECK (kind IN ('text', 'image', 'file', 'system', 'job_update')),
     content       TEXT NOT NULL,
+    attachment_id BIGINT REFERENCES chat_attachments (id) ON DELETE SET NULL,
     reply_to_id   BIGINT REFERENCES chat_messages (id) ON DELETE SET NULL,
     client_msg_id VARCHAR(64),
     created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
@@ -58,3 +71,4 @@ CREATE TABLE chat_messages (
 CREATE UNIQUE INDEX chat_messages_client_msg_key
     ON chat_messages (room_id, COALESCE(sender_id, 0), client_msg_id)
     WHERE client_msg_id IS NOT NULL;
+CREATE INDEX chat_messages_attachment_idx ON chat_messages (attachment_id) WHERE attachment_id IS NOT NULL;

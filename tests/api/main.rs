@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accounts;
+mod attachments;
 mod chat_rest;
 mod errors;
 mod operations;

@@ -48,6 +48,7 @@ fn text(room: RoomId, sender: UserId, content: &str, key: Option<&str>) -> NewMe
         sender: Some(sender),
         kind: MessageKind::Text,
         content: MessageBody::parse(content, 4000).unwrap(),
+        attachment: None,
         reply_to: None,
         client_msg_id: key.map(|k| ClientMsgId::parse(k).unwrap()),
     }
@@ -841,3 +842,78 @@ async fn renaming_respects_public_name_uniqueness(
     ));
 }
 contract!(renaming_respects_public_name_uniqueness, chat);
+
+async fn attachments_are_stored_and_traced_to_the_rooms_showing_them(
+    adapters: (
+        impl UserRepository,
+        impl ChatRepository,
+        impl ports::AttachmentStore,
+    ),
+) {
+    use domain::chat::{AttachmentId, NewAttachment};
+    let (repo, chat, files) = adapters;
+    let u = users(&repo, 1).await;
+    let bytes = b"%PDF-1.7 a small document".to_vec();
+    let stored = files
+        .store(NewAttachment {
+            owner: u[0],
+            filename: "report.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: bytes.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored.owner, stored.size, stored.filename.as_str()),
+        (u[0], bytes.len() as i64, "report.pdf")
+    );
+    assert_eq!(files.get(stored.id).await.unwrap(), stored);
+    assert_eq!(files.content(stored.id).await.unwrap(), bytes);
+    let ghost = AttachmentId::new(987_654).unwrap();
+    assert!(matches!(files.get(ghost).await, Err(PortError::NotFound)));
+    assert!(matches!(
+        files.content(ghost).await,
+        Err(PortError::NotFound)
+    ));
+    assert_eq!(files.get_many(&[stored.id, ghost]).await.unwrap().len(), 1);
+    let room = chat
+        .create_room(
+            general("files", Visibility::Private, u[0]),
+            vec![(u[0], ParticipantRole::Owner)],
+        )
+        .await
+        .unwrap();
+    assert!(
+        chat.rooms_with_attachment(stored.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let message = chat
+        .append_message(NewMessage {
+            attachment: Some(stored.id),
+            kind: MessageKind::File,
+            ..text(room.id, u[0], "see attached", None)
+        })
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(message.attachment, Some(stored.id));
+    assert_eq!(
+        chat.rooms_with_attachment(stored.id).await.unwrap(),
+        vec![room.id]
+    );
+    // Deleting the message detaches the file: it is no longer shown anywhere.
+    let tombstone = chat.delete_message(message.id, Utc::now()).await.unwrap();
+    assert_eq!(tombstone.attachment, None);
+    assert!(
+        chat.rooms_with_attachment(stored.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+contract!(
+    attachments_are_stored_and_traced_to_the_rooms_showing_them,
+    files
+);

@@ -7,6 +7,14 @@ pub mod memory {
         (MemoryUsers::default(), MemoryChat::default())
     }
 
+    pub fn files() -> (MemoryUsers, MemoryChat, adapters_memory::MemoryAttachments) {
+        (
+            MemoryUsers::default(),
+            MemoryChat::default(),
+            adapters_memory::MemoryAttachments::default(),
+        )
+    }
+
     pub fn users() -> MemoryUsers {
         MemoryUsers::default()
     }
@@ -24,6 +32,21 @@ pub mod postgres {
     pub async fn chat() -> (TestDatabase, (PgUsers, PgChat)) {
         let (database, pool) = pool().await;
         (database, (PgUsers::new(pool.clone()), PgChat::new(pool)))
+    }
+
+    pub async fn files() -> (
+        TestDatabase,
+        (PgUsers, PgChat, adapters_postgres::PgAttachments),
+    ) {
+        let (database, pool) = pool().await;
+        (
+            database,
+            (
+                PgUsers::new(pool.clone()),
+                PgChat::new(pool.clone()),
+                adapters_postgres::PgAttachments::new(pool),
+            ),
+        )
     }
     use eclean_tests::TestDatabase;
 

@@ -144,6 +144,7 @@ impl TestApp {
                 health: adapters_memory::MemoryHealth,
                 chat: adapters_memory::MemoryChat::default(),
                 bus: adapters_memory::LocalBus::default(),
+                attachments: adapters_memory::MemoryAttachments::default(),
             }
         });
         let application = match &memory {

@@ -382,6 +382,7 @@ impl ChatRepository for MemoryChat {
             sender: new.sender,
             kind: new.kind,
             content: new.content.as_str().to_owned(),
+            attachment: new.attachment,
             reply_to: new.reply_to,
             client_msg_id: new.client_msg_id.clone(),
             created_at: now,
@@ -488,6 +489,7 @@ impl ChatRepository for MemoryChat {
         let mut state = lock(&self.state);
         let message = state.messages.get_mut(&id).ok_or(PortError::NotFound)?;
         message.content = String::new();
+        message.attachment = None;
         message.deleted_at = Some(at);
         let message = message.clone();
         refresh_preview(&mut state, message.room_id);
@@ -513,6 +515,20 @@ impl ChatRepository for MemoryChat {
             }
         }
         Ok(counts)
+    }
+
+    async fn rooms_with_attachment(
+        &self,
+        id: domain::chat::AttachmentId,
+    ) -> Result<Vec<RoomId>, PortError> {
+        let state = lock(&self.state);
+        let rooms: BTreeSet<RoomId> = state
+            .messages
+            .values()
+            .filter(|m| m.attachment == Some(id) && !m.is_deleted())
+            .map(|m| m.room_id)
+            .collect();
+        Ok(rooms.into_iter().collect())
     }
 
     async fn unread_in(&self, room: RoomId, user: UserId) -> Result<i64, PortError> {

@@ -5,6 +5,7 @@
 //! State lives behind `std::sync::Mutex`es that are never held across an `.await`, so the
 //! futures stay `Send` and a lock is held only for the few instructions of one operation.
 
+pub mod attachments;
 pub mod bus;
 pub mod chat;
 pub mod health;
@@ -12,6 +13,7 @@ mod lock;
 pub mod refresh_tokens;
 pub mod users;
 
+pub use attachments::MemoryAttachments;
 pub use bus::LocalBus;
 pub use chat::MemoryChat;
 pub use health::MemoryHealth;

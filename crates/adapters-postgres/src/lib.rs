@@ -4,6 +4,7 @@
 //! PostgreSQL is the system of record: every guarantee about ordering, idempotency and
 //! exactly-once effects is enforced here by constraints and transactions, never by Redis.
 
+pub mod attachments;
 pub mod chat;
 mod errors;
 pub mod health;
@@ -13,6 +14,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod users;
 
+pub use attachments::PgAttachments;
 pub use chat::PgChat;
 pub use health::PgHealth;
 pub use migrations::{MIGRATIONS, run_migrations};

@@ -63,11 +63,24 @@ diesel::table! {
         sender_id -> Nullable<Int8>,
         kind -> Text,
         content -> Text,
+        attachment_id -> Nullable<Int8>,
         reply_to_id -> Nullable<Int8>,
         client_msg_id -> Nullable<Varchar>,
         created_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    chat_attachments (id) {
+        id -> Int8,
+        owner_id -> Int8,
+        filename -> Varchar,
+        content_type -> Varchar,
+        size -> Int8,
+        content -> Bytea,
+        created_at -> Timestamptz,
     }
 }
 
@@ -81,6 +94,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_rooms,
     chat_participants,
     chat_messages,
+    chat_attachments,
 );
 
 /// Every table with its columns, in schema order, for the schema check.
@@ -100,6 +114,7 @@ pub fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
         ("chat_rooms", columns::<chat_rooms::table>()),
         ("chat_participants", columns::<chat_participants::table>()),
         ("chat_messages", columns::<chat_messages::table>()),
+        ("chat_attachments", columns::<chat_attachments::table>()),
     ]
 }
 

@@ -42,6 +42,8 @@ use crate::ws;
         chat::mark_message_read,
         chat::mark_room_read,
         chat::unread,
+        chat::upload,
+        chat::download,
         ws::unified,
         ws::unified_alias,
         ws::compat::chat_room,

@@ -143,6 +143,8 @@ pub fn api<P: Ports>() -> Registrar {
     r.add::<chat::__path_mark_message_read, _, _>(chat::mark_message_read::<P>);
     r.add::<chat::__path_mark_room_read, _, _>(chat::mark_room_read::<P>);
     r.add::<chat::__path_unread, _, _>(chat::unread::<P>);
+    r.add::<chat::__path_upload, _, _>(chat::upload::<P>);
+    r.add::<chat::__path_download, _, _>(chat::download::<P>);
     r.add::<crate::ws::__path_unified, _, _>(crate::ws::unified::<P>);
     r.add::<crate::ws::__path_unified_alias, _, _>(crate::ws::unified_alias::<P>);
     r.add::<crate::ws::compat::__path_chat_room, _, _>(crate::ws::compat::chat_room::<P>);

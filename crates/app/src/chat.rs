@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, Utc};
 use domain::chat::rules::{self, ChatDenial};
 use domain::chat::{
-    ClientMsgId, JobRoomKey, Message, MessageBody, MessageId, MessageKind, MessageView, NewMessage,
-    NewRoom, Participant, ParticipantRole, ReplyPreview, Room, RoomId, RoomKind, RoomName,
-    RoomState, Seq, UserSummary, Visibility,
+    Attachment, AttachmentId, ClientMsgId, JobRoomKey, Message, MessageBody, MessageId,
+    MessageKind, MessageView, NewMessage, NewRoom, Participant, ParticipantRole, ReplyPreview,
+    Room, RoomId, RoomKind, RoomName, RoomState, Seq, UserSummary, Visibility,
 };
 use domain::user::{User, UserId};
 use ports::{
-    BusEvent, ChatRepository, EventBus, HistoryCursor, Membership, PortError, RoomCursor,
-    RoomFilter, RoomPatch, Topic, UnreadCounts, UserRepository,
+    AttachmentStore, BusEvent, ChatRepository, EventBus, HistoryCursor, Membership, PortError,
+    RoomCursor, RoomFilter, RoomPatch, Topic, UnreadCounts, UserRepository,
 };
 
 use crate::error::AppError;
@@ -30,6 +30,8 @@ pub struct ChatSettings {
     pub default_page: usize,
     /// Largest page.
     pub max_page: usize,
+    /// Largest upload, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 /// A message to send, as a client wrote it.
@@ -45,6 +47,8 @@ pub struct SendMessage {
     pub reply_to: Option<i64>,
     /// Idempotency key.
     pub client_msg_id: Option<String>,
+    /// An upload of the sender's to show with the message.
+    pub attachment_id: Option<i64>,
 }
 
 /// A new general or support room.
@@ -371,6 +375,74 @@ impl<P: Ports> ChatService<P> {
         Ok(room)
     }
 
+    /// Stores an upload of `actor`'s: an image or a PDF/office document within the size limit,
+    /// whose bytes match its declared type.
+    pub async fn upload(
+        &self,
+        actor: &User,
+        filename: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Attachment, AppError> {
+        let (content_type, _) = domain::chat::attachment::accept(
+            content_type,
+            &bytes,
+            self.settings.max_attachment_bytes,
+        )?;
+        let file = domain::chat::NewAttachment {
+            owner: actor.id,
+            filename: domain::chat::attachment::sanitize_filename(filename),
+            content_type,
+            bytes,
+        };
+        self.adapters
+            .attachments
+            .store(file)
+            .await
+            .map_err(AppError::from_port("attachment"))
+    }
+
+    /// An upload and its bytes, for its uploader and the members of rooms whose messages show it.
+    pub async fn download(&self, actor: &User, id: i64) -> Result<(Attachment, Vec<u8>), AppError> {
+        let id = parse_id(id, AttachmentId::new, "attachment")?;
+        let file = self
+            .adapters
+            .attachments
+            .get(id)
+            .await
+            .map_err(AppError::from_port("attachment"))?;
+        if file.owner != actor.id {
+            let rooms = self
+                .chat()
+                .rooms_with_attachment(id)
+                .await
+                .map_err(AppError::from_port("attachment"))?;
+            let mut allowed = false;
+            for room in rooms {
+                if self
+                    .chat()
+                    .participant(room, actor.id)
+                    .await
+                    .map_err(AppError::from_port("attachment"))?
+                    .is_some()
+                {
+                    allowed = true;
+                    break;
+                }
+            }
+            if !allowed {
+                return Err(AppError::NotFound("attachment"));
+            }
+        }
+        let bytes = self
+            .adapters
+            .attachments
+            .content(id)
+            .await
+            .map_err(AppError::from_port("attachment"))?;
+        Ok((file, bytes))
+    }
+
     /// The rooms of a job the caller may open: those they belong to, or all of them for an admin.
     pub async fn job_rooms_for(&self, actor: &User, job_id: i64) -> Result<Vec<Room>, AppError> {
         let rooms = self
@@ -685,13 +757,20 @@ impl<P: Ports> ChatService<P> {
     ) -> Result<(MessageView, bool), AppError> {
         let mut errors = domain::FieldErrors::new();
         let room_id = RoomId::new(input.room_id).map_err(|_| AppError::NotFound("room"))?;
-        let content = errors.collect(MessageBody::parse(
-            &input.content,
-            self.settings.max_content_chars,
-        ));
+        let content = errors.collect(if input.attachment_id.is_some() {
+            MessageBody::caption(&input.content, self.settings.max_content_chars)
+        } else {
+            MessageBody::parse(&input.content, self.settings.max_content_chars)
+        });
         let kind = match input.message_type.as_deref() {
             None => Some(MessageKind::Text),
             Some(raw) => errors.collect(MessageKind::parse_from_client(raw)),
+        };
+        let attachment = match input.attachment_id {
+            None => None,
+            Some(raw) => errors.collect(AttachmentId::new(raw).map_err(|_| {
+                domain::ValidationError::new("attachment_id", "no such upload of yours")
+            })),
         };
         let client_msg_id = match input.client_msg_id.as_deref() {
             None => None,
@@ -721,6 +800,30 @@ impl<P: Ports> ChatService<P> {
                 Err(e) => return Err(AppError::from_port("message")(e)),
             }
         }
+        // Only one's own uploads can be attached; an image upload makes an image message.
+        let kind = match attachment {
+            None => kind,
+            Some(id) => {
+                let file = match self.adapters.attachments.get(id).await {
+                    Ok(file) if file.owner == actor.id => file,
+                    Ok(_) | Err(PortError::NotFound) => {
+                        return Err(AppError::invalid(
+                            "attachment_id",
+                            "no such upload of yours",
+                        ));
+                    }
+                    Err(e) => return Err(AppError::from_port("attachment")(e)),
+                };
+                match (
+                    input.message_type.is_none(),
+                    domain::chat::attachment::kind_of(&file.content_type),
+                ) {
+                    (true, domain::chat::AttachmentKind::Image) => MessageKind::Image,
+                    (true, domain::chat::AttachmentKind::Document) => MessageKind::File,
+                    (false, _) => kind,
+                }
+            }
+        };
         // A retry of an accepted send is answered even if the room closed in between.
         if client_msg_id.is_none() {
             rules::may_post(&room, Some(&membership)).map_err(denial)?;
@@ -730,6 +833,7 @@ impl<P: Ports> ChatService<P> {
             sender: Some(actor.id),
             kind,
             content,
+            attachment,
             reply_to,
             client_msg_id,
         };
@@ -777,6 +881,7 @@ impl<P: Ports> ChatService<P> {
                 sender: None,
                 kind,
                 content: MessageBody::system(text),
+                attachment: None,
                 reply_to: None,
                 client_msg_id,
             })
@@ -1149,6 +1254,24 @@ impl<P: Ports> ChatService<P> {
             .into_iter()
             .collect();
         let users = self.summaries(&user_ids).await?;
+        let attachment_ids: Vec<AttachmentId> = messages
+            .iter()
+            .filter_map(|m| m.attachment)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let attachments: BTreeMap<AttachmentId, Attachment> = if attachment_ids.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.adapters
+                .attachments
+                .get_many(&attachment_ids)
+                .await
+                .map_err(AppError::from_port("attachment"))?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect()
+        };
         Ok(messages
             .into_iter()
             .map(|message| {
@@ -1159,6 +1282,9 @@ impl<P: Ports> ChatService<P> {
                 MessageView {
                     sender: message.sender.and_then(|s| users.get(&s).cloned()),
                     reply,
+                    attachment: message
+                        .attachment
+                        .and_then(|id| attachments.get(&id).cloned()),
                     message,
                 }
             })

@@ -1,8 +1,8 @@
 //! The bundle of adapter types the services run on.
 
 use ports::{
-    ChatRepository, EventBus, HealthProbe, PasswordHasher, RefreshTokenStore, TokenCodec,
-    UserRepository,
+    AttachmentStore, ChatRepository, EventBus, HealthProbe, PasswordHasher, RefreshTokenStore,
+    TokenCodec, UserRepository,
 };
 
 /// Names the concrete adapter for every port. The binary implements it twice: once for the
@@ -22,6 +22,8 @@ pub trait Ports: Send + Sync + 'static {
     type Chat: ChatRepository;
     /// The event bus between instances.
     type Bus: EventBus;
+    /// Uploaded files.
+    type Attachments: AttachmentStore;
 }
 
 /// One instance of every adapter.
@@ -40,6 +42,8 @@ pub struct Adapters<P: Ports> {
     pub chat: P::Chat,
     /// The event bus between instances.
     pub bus: P::Bus,
+    /// Uploaded files.
+    pub attachments: P::Attachments,
 }
 
 impl<P: Ports> Clone for Adapters<P> {
@@ -52,6 +56,7 @@ impl<P: Ports> Clone for Adapters<P> {
             health: self.health.clone(),
             chat: self.chat.clone(),
             bus: self.bus.clone(),
+            attachments: self.attachments.clone(),
         }
     }
 }

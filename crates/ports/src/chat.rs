@@ -250,6 +250,12 @@ pub trait ChatRepository: Clone + Send + Sync + 'static {
         user: UserId,
     ) -> impl Future<Output = Result<UnreadCounts, PortError>> + Send;
 
+    /// The rooms with a message showing this attachment.
+    fn rooms_with_attachment(
+        &self,
+        id: domain::chat::AttachmentId,
+    ) -> impl Future<Output = Result<Vec<RoomId>, PortError>> + Send;
+
     /// The user's unread messages in one room (0 when not a member).
     fn unread_in(
         &self,

@@ -7,6 +7,7 @@
 //! Ports are `Clone + Send + Sync + 'static` and use native `async fn` with `Send` futures, so the
 //! services in `app` are generic over them and dispatch statically.
 
+pub mod attachments;
 pub mod bus;
 pub mod chat;
 pub mod credentials;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod users;
 
+pub use attachments::AttachmentStore;
 pub use bus::{BusEvent, EventBus, EventSink, Topic};
 pub use chat::{
     Appended, ChatRepository, HistoryCursor, HistoryPage, Membership, RoomCursor, RoomFilter,

@@ -8,8 +8,10 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use adapters_memory::{LocalBus, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers};
-use adapters_postgres::{PgChat, PgHealth, PgRefreshTokens, PgUsers};
+use adapters_memory::{
+    LocalBus, MemoryAttachments, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers,
+};
+use adapters_postgres::{PgAttachments, PgChat, PgHealth, PgRefreshTokens, PgUsers};
 use app::{Adapters, Services};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -210,8 +212,9 @@ async fn create_admin(
         tokens: startup::jwt_codec(settings)?,
         refresh_tokens: PgRefreshTokens::new(pool.clone()),
         health: PgHealth::new(pool.clone(), Duration::from_secs(3)),
-        chat: PgChat::new(pool),
+        chat: PgChat::new(pool.clone()),
         bus: LocalBus::default(),
+        attachments: PgAttachments::new(pool),
     };
     let services = Services::new(adapters, startup::app_settings(settings));
     let user = services
@@ -245,6 +248,7 @@ fn issue_token(settings: &Settings, service: &str, ttl: Duration) -> Result<(), 
         health: MemoryHealth,
         chat: MemoryChat::default(),
         bus: LocalBus::default(),
+        attachments: MemoryAttachments::default(),
     };
     // The token depends only on the signing key; the storage behind these services is unused.
     let services = Services::new(adapters, startup::app_settings(settings));

@@ -182,6 +182,8 @@ pub struct ChatConfig {
     pub page_size: usize,
     /// Largest page size.
     pub max_page_size: usize,
+    /// Largest upload, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 /// `[ws]`.

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
-use adapters_memory::{LocalBus, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers};
-use adapters_postgres::{PgChat, PgHealth, PgRefreshTokens, PgUsers, PoolSettings};
+use adapters_memory::{
+    LocalBus, MemoryAttachments, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers,
+};
+use adapters_postgres::{PgAttachments, PgChat, PgHealth, PgRefreshTokens, PgUsers, PoolSettings};
 use adapters_redis::RedisHealth;
 use api_actix::credentials::{Argon2Hasher, JwtCodec, JwtKeys, JwtSettings};
 use api_actix::ws::WsSettings;
@@ -173,6 +175,7 @@ impl Application {
                     health: MemoryHealth,
                     chat: MemoryChat::default(),
                     bus: LocalBus::default(),
+                    attachments: MemoryAttachments::default(),
                 };
                 serve(adapters, &settings, listener).await?
             }
@@ -185,8 +188,9 @@ impl Application {
                     tokens,
                     refresh_tokens: PgRefreshTokens::new(pool.clone()),
                     health,
-                    chat: PgChat::new(pool),
+                    chat: PgChat::new(pool.clone()),
                     bus: LocalBus::default(),
+                    attachments: PgAttachments::new(pool),
                 };
                 serve(adapters, &settings, listener).await?
             }
@@ -203,8 +207,9 @@ impl Application {
                     tokens,
                     refresh_tokens: PgRefreshTokens::new(pool.clone()),
                     health,
-                    chat: PgChat::new(pool),
+                    chat: PgChat::new(pool.clone()),
                     bus: LocalBus::default(),
+                    attachments: PgAttachments::new(pool),
                 };
                 serve(adapters, &settings, listener).await?
             }
@@ -376,6 +381,7 @@ pub fn app_settings(settings: &Settings) -> app::Settings {
             edit_window: chrono::Duration::seconds(settings.chat.edit_window_s as i64),
             default_page: settings.chat.page_size,
             max_page: settings.chat.max_page_size,
+            max_attachment_bytes: settings.chat.max_attachment_bytes,
         },
         hub: HubSettings {
             queue_capacity: settings.ws.outbound_queue,

@@ -1,7 +1,9 @@
 //! The concrete port bundles: where adapter types finally meet.
 
-use adapters_memory::{LocalBus, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers};
-use adapters_postgres::{PgChat, PgHealth, PgRefreshTokens, PgUsers};
+use adapters_memory::{
+    LocalBus, MemoryAttachments, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers,
+};
+use adapters_postgres::{PgAttachments, PgChat, PgHealth, PgRefreshTokens, PgUsers};
 use adapters_redis::RedisHealth;
 use api_actix::credentials::{Argon2Hasher, JwtCodec};
 use app::Ports;
@@ -18,6 +20,7 @@ impl Ports for MemoryPorts {
     type Health = MemoryHealth;
     type Chat = MemoryChat;
     type Bus = LocalBus;
+    type Attachments = MemoryAttachments;
 }
 
 /// PostgreSQL as the system of record, one instance, no Redis.
@@ -32,6 +35,7 @@ impl Ports for PostgresPorts {
     type Health = PgHealth;
     type Chat = PgChat;
     type Bus = LocalBus;
+    type Attachments = PgAttachments;
 }
 
 /// PostgreSQL and Redis: the scaled-out deployment.
@@ -47,4 +51,5 @@ impl Ports for ClusterPorts {
     type Chat = PgChat;
     // The Redis event bus arrives with scale-out; until then each instance fans out locally.
     type Bus = LocalBus;
+    type Attachments = PgAttachments;
 }

@@ -466,6 +466,7 @@ impl ChatRepository for PgChat {
                             chat_messages::sender_id.eq(new.sender.map(UserId::get)),
                             chat_messages::kind.eq(new.kind.as_str()),
                             chat_messages::content.eq(new.content.as_str()),
+                            chat_messages::attachment_id.eq(new.attachment.map(|a| a.get())),
                             chat_messages::reply_to_id.eq(new.reply_to.map(MessageId::get)),
                             chat_messages::client_msg_id
                                 .eq(new.client_msg_id.as_ref().map(|k| k.as_str())),
@@ -605,6 +606,7 @@ impl ChatRepository for PgChat {
                 let row: MessageRow = diesel::update(chat_messages::table.find(id.get()))
                     .set((
                         chat_messages::content.eq(""),
+                        chat_messages::attachment_id.eq(None::<i64>),
                         chat_messages::deleted_at.eq(at),
                     ))
                     .returning(MessageRow::as_returning())
@@ -654,6 +656,25 @@ impl ChatRepository for PgChat {
             total: rooms.values().sum(),
             rooms: rooms.into_iter().filter(|(_, n)| *n > 0).collect(),
         })
+    }
+
+    async fn rooms_with_attachment(
+        &self,
+        id: domain::chat::AttachmentId,
+    ) -> Result<Vec<RoomId>, PortError> {
+        let mut conn = conn(&self.pool).await?;
+        let rooms: Vec<i64> = chat_messages::table
+            .filter(chat_messages::attachment_id.eq(id.get()))
+            .filter(chat_messages::deleted_at.is_null())
+            .select(chat_messages::room_id)
+            .distinct()
+            .load(&mut conn)
+            .await
+            .map_err(db)?;
+        rooms
+            .into_iter()
+            .map(|r| RoomId::new(r).map_err(PortError::unexpected))
+            .collect()
     }
 
     async fn unread_in(&self, room: RoomId, user: UserId) -> Result<i64, PortError> {

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::ValidationError;
 use domain::chat::{
-    ClientMsgId, JobRoomKey, Message, MessageId, MessageKind, Participant, ParticipantRole, Room,
-    RoomId, RoomKind, RoomName, RoomState, Seq, Visibility,
+    AttachmentId, ClientMsgId, JobRoomKey, Message, MessageId, MessageKind, Participant,
+    ParticipantRole, Room, RoomId, RoomKind, RoomName, RoomState, Seq, Visibility,
 };
 use domain::user::UserId;
 use ports::PortError;
@@ -96,6 +96,7 @@ pub(crate) struct MessageRow {
     pub sender_id: Option<i64>,
     pub kind: String,
     pub content: String,
+    pub attachment_id: Option<i64>,
     pub reply_to_id: Option<i64>,
     pub client_msg_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -113,6 +114,11 @@ impl MessageRow {
             sender: self.sender_id.map(UserId::new).transpose().map_err(&bad)?,
             kind: MessageKind::parse(&self.kind).map_err(&bad)?,
             content: self.content,
+            attachment: self
+                .attachment_id
+                .map(AttachmentId::new)
+                .transpose()
+                .map_err(&bad)?,
             reply_to: self
                 .reply_to_id
                 .map(MessageId::new)

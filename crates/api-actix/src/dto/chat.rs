@@ -68,9 +68,8 @@ pub struct MessageDto {
     pub message_type: String,
     /// Text; empty once deleted.
     pub content: String,
-    /// Attachment (not yet supported: always `null`).
-    #[schema(value_type = Option<Object>)]
-    pub attachment: Option<serde_json::Value>,
+    /// The file shown with the message.
+    pub attachment: Option<crate::handlers::chat::AttachmentDto>,
     /// The answered message.
     pub reply_to: Option<ReplyDto>,
     /// The sender's idempotency key.
@@ -96,7 +95,10 @@ impl MessageDto {
             sender: view.sender.as_ref().map(SenderDto::from),
             message_type: m.kind.as_str().to_owned(),
             content: m.content.clone(),
-            attachment: None,
+            attachment: view
+                .attachment
+                .as_ref()
+                .map(crate::handlers::chat::AttachmentDto::from),
             reply_to: view.reply.as_ref().map(ReplyDto::from),
             client_msg_id: m.client_msg_id.as_ref().map(|k| k.as_str().to_owned()),
             timestamp: m.created_at,

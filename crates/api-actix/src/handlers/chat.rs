@@ -377,9 +377,9 @@ pub struct SendMessageRequest {
     /// Idempotency key: a retry with the same key returns the original message.
     #[validate(length(min = 1, max = 64))]
     pub client_msg_id: Option<String>,
-    /// Attachments are not supported yet; a non-null value is refused.
-    #[schema(value_type = Option<i64>)]
-    pub attachment_id: Option<serde_json::Value>,
+    /// An upload of yours (`POST /api/chat/attachments/`) to show with the message; the
+    /// content may then be empty, and the type defaults to `image` or `file` by the upload.
+    pub attachment_id: Option<i64>,
 }
 
 /// Sends a message: 201 with the message, or 200 with the original for a retried
@@ -396,12 +396,6 @@ pub async fn send_message<P: Ports>(
     validate(&*body)?;
     let user = caller.user()?;
     let body = body.into_inner();
-    if body.attachment_id.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::validation(
-            &domain::ValidationError::new("attachment_id", "attachments are not supported yet")
-                .into(),
-        ));
-    }
     let (view, created) = services
         .chat
         .send_message(
@@ -412,6 +406,7 @@ pub async fn send_message<P: Ports>(
                 message_type: body.message_type,
                 reply_to: body.reply_to,
                 client_msg_id: body.client_msg_id,
+                attachment_id: body.attachment_id,
             },
         )
         .await?;
@@ -562,4 +557,125 @@ pub async fn unread<P: Ports>(
             .map(|(id, n)| (id.to_string(), n))
             .collect(),
     }))
+}
+
+/// An uploaded file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentDto {
+    /// Id, for `attachment_id`.
+    pub id: i64,
+    /// Where to download it (the uploader and members of rooms showing it may).
+    pub url: String,
+    /// Media type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// File name.
+    pub filename: String,
+}
+
+impl From<&domain::chat::Attachment> for AttachmentDto {
+    fn from(file: &domain::chat::Attachment) -> Self {
+        Self {
+            id: file.id.get(),
+            url: format!("/api/chat/attachments/{}/", file.id),
+            content_type: file.content_type.clone(),
+            size: file.size,
+            filename: file.filename.clone(),
+        }
+    }
+}
+
+/// The multipart upload (documentation only: the body is read as a stream).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file: an image (PNG, JPEG, GIF, WebP) or a PDF/office document, at most 10 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+fn upload_error(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(status, code, detail)
+}
+
+/// Uploads a file to attach to a message (multipart field `file`). Only images and PDF/office
+/// documents whose bytes match their type are accepted.
+#[utoipa::path(post, path = "/api/chat/attachments/", tag = "chat", security(("bearer" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = AttachmentDto), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn upload<P: Ports>(
+    services: web::Data<Services<P>>,
+    caller: Caller,
+    mut form: actix_multipart::Multipart,
+) -> Result<HttpResponse, ApiError> {
+    use futures_util::TryStreamExt as _;
+    let user = caller.user()?;
+    let limit = services.chat.settings().max_attachment_bytes;
+    let malformed = |e: actix_multipart::MultipartError| {
+        upload_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the multipart body could not be read: {e}"),
+        )
+    };
+    while let Some(mut field) = form.try_next().await.map_err(malformed)? {
+        if field.name() != Some("file") {
+            // Drain and ignore other fields.
+            while field.try_next().await.map_err(malformed)?.is_some() {}
+            continue;
+        }
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .unwrap_or("file")
+            .to_owned();
+        let content_type = field
+            .content_type()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.try_next().await.map_err(malformed)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(upload_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the file exceeds the limit of {limit} bytes"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let file = services
+            .chat
+            .upload(user, &filename, &content_type, bytes)
+            .await?;
+        return Ok(HttpResponse::Created().json(AttachmentDto::from(&file)));
+    }
+    Err(ApiError::validation(
+        &domain::ValidationError::new("file", "send the file in a multipart field named \"file\"")
+            .into(),
+    ))
+}
+
+/// Downloads an upload: its uploader, and members of rooms whose messages show it.
+#[utoipa::path(get, path = "/api/chat/attachments/{id}/", tag = "chat", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+pub async fn download<P: Ports>(
+    services: web::Data<Services<P>>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (file, bytes) = services
+        .chat
+        .download(caller.user()?, id.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type.as_str())
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", file.filename),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "private, max-age=3600"))
+        .body(bytes))
 }

@@ -60,6 +60,7 @@ struct Send {
     message_type: Option<String>,
     reply_to: Option<i64>,
     client_msg_id: String,
+    attachment_id: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -179,6 +180,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
                 message_type: f.message_type,
                 reply_to: f.reply_to,
                 client_msg_id: f.client_msg_id,
+                attachment_id: f.attachment_id,
             }
         }
         "edit_message" => {

@@ -99,6 +99,7 @@ impl Dialect for CompatRoom {
                     message_type: None,
                     reply_to: f.reply_to,
                     client_msg_id: uuid::Uuid::new_v4().simple().to_string(),
+                    attachment_id: None,
                 }
             }
             "typing" => {

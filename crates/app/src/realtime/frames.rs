@@ -44,6 +44,8 @@ pub enum ClientRequest {
         reply_to: Option<i64>,
         /// Idempotency key (required on the socket).
         client_msg_id: String,
+        /// An upload of the sender's.
+        attachment_id: Option<i64>,
     },
     /// Edit an own message.
     EditMessage {

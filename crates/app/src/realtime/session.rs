@@ -239,6 +239,7 @@ impl<P: Ports> Session<P> {
                 message_type,
                 reply_to,
                 client_msg_id,
+                attachment_id,
             } => {
                 let input = SendMessage {
                     room_id,
@@ -246,6 +247,7 @@ impl<P: Ports> Session<P> {
                     message_type,
                     reply_to,
                     client_msg_id: Some(client_msg_id.clone()),
+                    attachment_id,
                 };
                 match self.services.chat.send_message(&self.user, input).await {
                     Ok((message, _)) => vec![self.text(&ServerFrame::MessageAck {

@@ -45,6 +45,11 @@ positive_id!(
     MessageId,
     "message_id"
 );
+positive_id!(
+    /// An uploaded file's id.
+    AttachmentId,
+    "attachment_id"
+);
 
 /// A position in a room's message sequence. The first message of a room is 1; 0 means "before
 /// the first message" (an empty room's head, a cursor that has read nothing).

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::chat::ids::{MessageId, RoomId, Seq};
+use crate::chat::ids::{AttachmentId, MessageId, RoomId, Seq};
 use crate::error::ValidationError;
 use crate::user::UserId;
 
@@ -97,6 +97,15 @@ impl MessageBody {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A caption next to an attachment: may be empty, otherwise as [`MessageBody::parse`].
+    pub fn caption(raw: &str, max_chars: usize) -> Result<Self, ValidationError> {
+        if raw.trim().is_empty() {
+            Ok(Self(String::new()))
+        } else {
+            Self::parse(raw, max_chars)
+        }
+    }
+
     /// Text written by the server (never blank, never limited).
     pub fn system(text: impl Into<String>) -> Self {
         Self(text.into())
@@ -163,6 +172,8 @@ pub struct Message {
     pub kind: MessageKind,
     /// Text; empty once deleted.
     pub content: String,
+    /// An uploaded file shown with the message.
+    pub attachment: Option<AttachmentId>,
     /// The message this one answers (same room).
     pub reply_to: Option<MessageId>,
     /// The sender's idempotency key.
@@ -193,6 +204,8 @@ pub struct NewMessage {
     pub kind: MessageKind,
     /// Text.
     pub content: MessageBody,
+    /// Uploaded file (already checked to belong to the sender).
+    pub attachment: Option<AttachmentId>,
     /// Answered message (already checked to be in the same room).
     pub reply_to: Option<MessageId>,
     /// Idempotency key.

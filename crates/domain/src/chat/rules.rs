@@ -192,6 +192,7 @@ mod tests {
             sender: sender.map(user),
             kind,
             content: "hi".into(),
+            attachment: None,
             reply_to: None,
             client_msg_id: None,
             created_at: Utc::now() - Duration::minutes(age_minutes),

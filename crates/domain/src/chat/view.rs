@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chat::attachment::Attachment;
 use crate::chat::ids::{MessageId, Seq};
 use crate::chat::message::Message;
 use crate::user::{Role, User, UserId};
@@ -72,6 +73,8 @@ pub struct MessageView {
     pub sender: Option<UserSummary>,
     /// The message it answers.
     pub reply: Option<ReplyPreview>,
+    /// The file shown with it.
+    pub attachment: Option<Attachment>,
 }
 
 impl MessageView {
