@@ -11,8 +11,17 @@ fn png() -> Vec<u8> {
     bytes
 }
 
-async fn upload(app: &TestApp, user: &TestUser, name: &str, content_type: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let part = Part::bytes(bytes).file_name(name.to_owned()).mime_str(content_type).unwrap();
+async fn upload(
+    app: &TestApp,
+    user: &TestUser,
+    name: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let part = Part::bytes(bytes)
+        .file_name(name.to_owned())
+        .mime_str(content_type)
+        .unwrap();
     app.client
         .post(app.url("/api/chat/attachments/"))
         .bearer_auth(&user.access)
@@ -97,10 +106,25 @@ both_backends! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_over_the_size_limit_are_refused_with_413() {
-    let app = TestApp::spawn_with(eclean_tests::Backend::Memory, |f| f.merge(Serialized::default("chat.max_attachment_bytes", 1024))).await;
+    let app = TestApp::spawn_with(eclean_tests::Backend::Memory, |f| {
+        f.merge(Serialized::default("chat.max_attachment_bytes", 1024))
+    })
+    .await;
     let anna = app.register("client").await;
     let mut big = b"%PDF-".to_vec();
     big.extend_from_slice(&[b'x'; 2000]);
-    upload(&app, &anna, "big.pdf", "application/pdf", big).await.error_with(413, "payload_too_large").await;
-    upload(&app, &anna, "small.pdf", "application/pdf", b"%PDF-small".to_vec()).await.json_with(201).await;
+    upload(&app, &anna, "big.pdf", "application/pdf", big)
+        .await
+        .error_with(413, "payload_too_large")
+        .await;
+    upload(
+        &app,
+        &anna,
+        "small.pdf",
+        "application/pdf",
+        b"%PDF-small".to_vec(),
+    )
+    .await
+    .json_with(201)
+    .await;
 }

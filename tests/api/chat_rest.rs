@@ -1,6 +1,6 @@
 //! Chat over REST: rooms, membership, messages, cursors — and every authorization rule attacked.
 
-use eclean_tests::{ResponseExt, both_backends};
+use eclean_tests::{ResponseExt, both_backends, both_backends_with};
 use serde_json::{Value, json};
 
 both_backends! {
@@ -268,13 +268,11 @@ both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_edit_window_closes() {
-    use figment::providers::Serialized;
-    let app = eclean_tests::TestApp::spawn_with(eclean_tests::Backend::Memory, |f| {
-        f.merge(Serialized::default("chat.edit_window_s", 1))
-    })
-    .await;
+both_backends_with! {
+    |f| {
+        f.merge(figment::providers::Serialized::default("chat.edit_window_s", 1))
+    },
+    async fn the_edit_window_closes(app) {
     let anna = app.register("client").await;
     let bob = app.register("cleaner").await;
     let room = app.dm(&anna, &bob).await;
@@ -288,15 +286,14 @@ async fn the_edit_window_closes() {
     .await
     .error_with(409, "edit_window_passed")
     .await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_content_limit_is_configurable() {
-    use figment::providers::Serialized;
-    let app = eclean_tests::TestApp::spawn_with(eclean_tests::Backend::Memory, |f| {
-        f.merge(Serialized::default("chat.max_message_chars", 10))
-    })
-    .await;
+both_backends_with! {
+    |f| {
+        f.merge(figment::providers::Serialized::default("chat.max_message_chars", 10))
+    },
+    async fn the_content_limit_is_configurable(app) {
     let anna = app.register("client").await;
     let bob = app.register("cleaner").await;
     let room = app.dm(&anna, &bob).await;
@@ -309,6 +306,7 @@ async fn the_content_limit_is_configurable() {
     .await
     .error_with(400, "validation_error")
     .await;
+    }
 }
 
 both_backends! {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use eclean_tests::tokens::{access_claims, now, service_token, sign};
 use eclean_tests::ws::{Refused, WsClient};
-use eclean_tests::{ResponseExt, both_backends};
+use eclean_tests::{ResponseExt, both_backends, both_backends_with};
 use serde_json::json;
 
 both_backends! {
@@ -128,13 +128,9 @@ both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_session_cap_closes_the_extra_session_with_4009() {
-    use figment::providers::Serialized;
-    let app = eclean_tests::TestApp::spawn_with(eclean_tests::Backend::Memory, |f| {
-        f.merge(Serialized::default("ws.max_sessions_per_user", 2))
-    })
-    .await;
+both_backends_with! {
+    |f| f.merge(figment::providers::Serialized::default("ws.max_sessions_per_user", 2)),
+    async fn the_session_cap_closes_the_extra_session_with_4009(app) {
     let anna = app.register("client").await;
     let _one = app.ws(&anna.access).await;
     let _two = app.ws(&anna.access).await;
@@ -146,11 +142,12 @@ async fn the_session_cap_closes_the_extra_session_with_4009() {
     // Another user is not affected.
     let bob = app.register("client").await;
     app.ws(&bob.access).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expiring_token_closes_with_4001_unless_refreshed() {
-    let app = eclean_tests::TestApp::spawn(eclean_tests::Backend::Memory).await;
+both_backends_with! {
+    |f| f,
+    async fn an_expiring_token_closes_with_4001_unless_refreshed(app) {
     let anna = app.register("client").await;
     let mut short = access_claims(json!(anna.id));
     short["exp"] = json!(now() + 2);
@@ -177,6 +174,7 @@ async fn an_expiring_token_closes_with_4001_unless_refreshed() {
     ws.send(json!({"type": "auth_refresh", "token": "junk"}))
         .await;
     assert_eq!(ws.recv().await["code"], "token_malformed");
+    }
 }
 
 both_backends! {

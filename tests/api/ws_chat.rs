@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use eclean_tests::{Backend, ResponseExt, TestApp, WsClient, both_backends};
+use eclean_tests::{ResponseExt, WsClient, both_backends, both_backends_with};
 use figment::providers::Serialized;
 use serde_json::{Value, json};
 
@@ -159,13 +159,9 @@ both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typing_is_relayed_to_others_throttled_and_expires_by_itself() {
-    let app = TestApp::spawn_with(Backend::Memory, |f| {
-        f.merge(Serialized::default("ws.typing_ttl_s", 1))
-            .merge(Serialized::default("ws.typing_throttle_ms", 600))
-    })
-    .await;
+both_backends_with! {
+    |f| f.merge(Serialized::default("ws.typing_ttl_s", 1)).merge(Serialized::default("ws.typing_throttle_ms", 600)),
+    async fn typing_is_relayed_to_others_throttled_and_expires_by_itself(app) {
     let anna = app.register("client").await;
     let bob = app.register("cleaner").await;
     let room = app.dm(&anna, &bob).await;
@@ -216,6 +212,7 @@ async fn typing_is_relayed_to_others_throttled_and_expires_by_itself() {
         (error["code"].as_str(), error["ref"].as_str()),
         (Some("not_found"), Some("t"))
     );
+    }
 }
 
 both_backends! {
@@ -396,12 +393,9 @@ both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_stops_reading_is_closed_with_4008_and_others_are_unaffected() {
-    let app = TestApp::spawn_with(Backend::Memory, |f| {
-        f.merge(Serialized::default("ws.outbound_queue", 16))
-    })
-    .await;
+both_backends_with! {
+    |f| f.merge(Serialized::default("ws.outbound_queue", 16)),
+    async fn a_client_that_stops_reading_is_closed_with_4008_and_others_are_unaffected(app) {
     let anna = app.register("client").await;
     let bob = app.register("cleaner").await;
     let carol = app.register("cleaner").await;
@@ -432,16 +426,12 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_others_are_unaffect
     // The slow client never read: it was cut off.
     let (code, reason) = slow.closed().await;
     assert_eq!(code, 4008, "{reason}");
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flooding_frames_is_rate_limited_then_closed() {
-    let app = TestApp::spawn_with(Backend::Memory, |f| {
-        f.merge(Serialized::default("ws.rate_per_s", 5.0))
-            .merge(Serialized::default("ws.rate_burst", 5.0))
-            .merge(Serialized::default("ws.abuse_limit", 10))
-    })
-    .await;
+both_backends_with! {
+    |f| f.merge(Serialized::default("ws.rate_per_s", 5.0)).merge(Serialized::default("ws.rate_burst", 5.0)).merge(Serialized::default("ws.abuse_limit", 10)),
+    async fn flooding_frames_is_rate_limited_then_closed(app) {
     let anna = app.register("client").await;
     let mut ws = app.ws(&anna.access).await;
     for _ in 0..8 {
@@ -463,14 +453,12 @@ async fn flooding_frames_is_rate_limited_then_closed() {
         ws.send(json!({"type": "ping"})).await;
     }
     assert_eq!(ws.closed().await.0, 4008);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_client_is_dropped_after_two_heartbeats() {
-    let app = TestApp::spawn_with(Backend::Memory, |f| {
-        f.merge(Serialized::default("ws.heartbeat_s", 1))
-    })
-    .await;
+both_backends_with! {
+    |f| f.merge(Serialized::default("ws.heartbeat_s", 1)),
+    async fn a_silent_client_is_dropped_after_two_heartbeats(app) {
     let anna = app.register("client").await;
     let stream = eclean_tests::ws::open(&app.ws_url(&format!("/ws/?token={}", anna.access)), &[])
         .await
@@ -485,4 +473,84 @@ async fn a_silent_client_is_dropped_after_two_heartbeats() {
     ws.expect_silence(Duration::from_millis(3000)).await;
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(ws.recv().await["type"], "pong");
+    }
+}
+
+both_backends! {
+    async fn a_session_that_drops_out_resumes_with_since_seq_and_misses_nothing(app) {
+        let anna = app.register("client").await;
+        let bob = app.register("cleaner").await;
+        let room = app.dm(&anna, &bob).await;
+        let total = 40;
+        let mut b = app.ws(&bob.access).await;
+        subscribe(&mut b, room, None).await;
+        // Anna keeps sending while Bob drops out and comes back.
+        let sender = async {
+            for i in 1..=total {
+                app.say(&anna, room, &format!("m{i}")).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let receiver = async {
+            let mut seen = Vec::new();
+            while seen.len() < 10 {
+                let frame = b.recv().await;
+                if frame["type"] == "new_message" {
+                    seen.push(frame["message"]["seq"].as_i64().unwrap());
+                }
+            }
+            let last = *seen.last().unwrap();
+            b.close().await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let mut again = app.ws(&bob.access).await;
+            subscribe(&mut again, room, Some(last)).await;
+            while seen.len() < total as usize {
+                let frame = again.recv().await;
+                if frame["type"] == "new_message" {
+                    seen.push(frame["message"]["seq"].as_i64().unwrap());
+                }
+            }
+            let extra = message_seqs(&again.drain(Duration::from_millis(400)).await, room);
+            (seen, extra)
+        };
+        let ((), (seen, extra)) = tokio::join!(sender, receiver);
+        assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every message once, in order, across the reconnect");
+        assert!(extra.is_empty(), "duplicates after the end: {extra:?}");
+    }
+}
+
+both_backends! {
+    async fn parallel_retries_of_one_client_msg_id_store_one_message(app) {
+        let anna = app.register("client").await;
+        let bob = app.register("cleaner").await;
+        let room = app.dm(&anna, &bob).await;
+        let mut b = app.ws(&bob.access).await;
+        subscribe(&mut b, room, None).await;
+        let body = json!({"content": "only once", "client_msg_id": "retry-me"});
+        let path = format!("/api/chat/rooms/{room}/send_message/");
+        let rest = (0..6).map(|_| app.post(&path, &anna.access, &body));
+        let mut sockets = Vec::new();
+        for _ in 0..3 {
+            sockets.push(app.ws(&anna.access).await);
+        }
+        let socket_sends = sockets.iter_mut().map(|ws| async move {
+            ws.send(json!({"type": "send_message", "room_id": room, "content": "only once", "client_msg_id": "retry-me"})).await;
+            ws.recv_type("message_ack").await["message"]["id"].as_i64().unwrap()
+        });
+        let (responses, acked) = tokio::join!(futures_util::future::join_all(rest), futures_util::future::join_all(socket_sends));
+        let mut ids = std::collections::BTreeSet::new();
+        let mut created = 0;
+        for response in responses {
+            if response.status() == 201 {
+                created += 1;
+            }
+            ids.insert(response.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+        }
+        ids.extend(acked);
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert!(created <= 1);
+        let history = app.get(&format!("/api/chat/rooms/{room}/messages/"), &bob.access).await.json_with(200).await;
+        assert_eq!(history["results"].as_array().unwrap().len(), 1);
+        assert_eq!(message_seqs(&b.drain(Duration::from_millis(500)).await, room), vec![1]);
+    }
 }

@@ -46,6 +46,32 @@ macro_rules! both_backends {
     };
 }
 
+/// As [`both_backends!`], with a configuration change applied to both servers:
+/// `both_backends_with!(|figment| figment.merge(...), async fn name(app) { ... })`.
+#[macro_export]
+macro_rules! both_backends_with {
+    ($customize:expr, $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn memory() {
+                let $app = $crate::TestApp::spawn_with($crate::Backend::Memory, $customize).await;
+                $body
+            }
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $app = $crate::TestApp::spawn_with($crate::Backend::Postgres, $customize).await;
+                $body
+            }
+        }
+    };
+}
+
 /// A unique suffix for names in one test (users, rooms, databases).
 pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
