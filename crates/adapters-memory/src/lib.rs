@@ -10,6 +10,7 @@ pub mod bus;
 pub mod chat;
 pub mod health;
 mod lock;
+pub mod notifications;
 pub mod refresh_tokens;
 pub mod users;
 
@@ -17,5 +18,8 @@ pub use attachments::MemoryAttachments;
 pub use bus::LocalBus;
 pub use chat::MemoryChat;
 pub use health::MemoryHealth;
+pub use notifications::{
+    MemoryDeliveries, MemoryNotifications, MemoryPreferences, MemoryTemplates,
+};
 pub use refresh_tokens::MemoryRefreshTokens;
 pub use users::MemoryUsers;

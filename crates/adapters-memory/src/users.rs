@@ -171,6 +171,33 @@ impl UserRepository for MemoryUsers {
         Ok(user)
     }
 
+    async fn active_ids(
+        &self,
+        role: Option<Role>,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserId>, PortError> {
+        let state = lock(&self.state);
+        Ok(state
+            .users
+            .values()
+            .map(|(user, _)| user)
+            .filter(|u| u.is_active && role.is_none_or(|r| u.role == r))
+            .filter(|u| after.is_none_or(|a| u.id > a))
+            .take(limit)
+            .map(|u| u.id)
+            .collect())
+    }
+
+    async fn count_active(&self, role: Option<Role>) -> Result<u64, PortError> {
+        let state = lock(&self.state);
+        Ok(state
+            .users
+            .values()
+            .filter(|(u, _)| u.is_active && role.is_none_or(|r| u.role == r))
+            .count() as u64)
+    }
+
     async fn set_active(&self, id: UserId, active: bool) -> Result<User, PortError> {
         let mut state = lock(&self.state);
         let (user, _) = state.users.get_mut(&id).ok_or(PortError::NotFound)?;

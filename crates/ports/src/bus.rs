@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::chat::{MessageView, Room, RoomId, Seq};
+use domain::notification::{Notification, NotificationId};
 use domain::user::UserId;
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +90,36 @@ pub enum BusEvent {
         online: bool,
         /// When last seen, when going offline.
         last_seen: Option<DateTime<Utc>>,
+    },
+    /// A notification was stored and is to be pushed live (published to its recipient).
+    NotificationCreated {
+        /// The notification.
+        notification: Notification,
+    },
+    /// One notification was read (published to its recipient).
+    NotificationRead {
+        /// The recipient.
+        user_id: UserId,
+        /// The notification.
+        notification_id: NotificationId,
+        /// Unread notifications left.
+        unread: i64,
+    },
+    /// Every notification was read (published to the recipient).
+    AllNotificationsRead {
+        /// The recipient.
+        user_id: UserId,
+        /// How many changed.
+        marked_count: u64,
+        /// Unread notifications left (0 unless new ones arrived meanwhile).
+        unread: i64,
+    },
+    /// The inbox changed without a push (a muted notification stored, one deleted).
+    InboxCount {
+        /// The recipient.
+        user_id: UserId,
+        /// Unread notifications now.
+        unread: i64,
     },
     /// A room's settings or members changed (published to the room and to added/removed users).
     RoomChanged {

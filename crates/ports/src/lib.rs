@@ -13,6 +13,7 @@ pub mod chat;
 pub mod credentials;
 pub mod error;
 pub mod health;
+pub mod notifications;
 pub mod users;
 
 pub use attachments::AttachmentStore;
@@ -24,4 +25,9 @@ pub use chat::{
 pub use credentials::{PasswordHasher, RefreshTokenStore, TokenCodec, TokenError};
 pub use error::{BoxError, PortError};
 pub use health::{DependencyStatus, HealthProbe};
+pub use notifications::{
+    DeliveryJob, DeliveryOutcome, DeliveryPayload, DeliveryQueue, DeliveryRecord, DeliveryState,
+    ExternalChannel, InboxFilter, NewDelivery, NotificationRepository, PreferenceRepository,
+    TemplateEngine, TemplateError, TemplateRepository,
+};
 pub use users::UserRepository;

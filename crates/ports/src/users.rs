@@ -54,6 +54,21 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
         password: PasswordHash,
     ) -> impl Future<Output = Result<User, PortError>> + Send;
 
+    /// Active users with this role (any role when `None`), by id, after `after`, at most `limit`:
+    /// the pages of a broadcast.
+    fn active_ids(
+        &self,
+        role: Option<domain::user::Role>,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<UserId>, PortError>> + Send;
+
+    /// How many active users have this role (any role when `None`).
+    fn count_active(
+        &self,
+        role: Option<domain::user::Role>,
+    ) -> impl Future<Output = Result<u64, PortError>> + Send;
+
     /// Activates or deactivates a user. Errors: `NotFound`.
     fn set_active(
         &self,
