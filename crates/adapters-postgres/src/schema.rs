@@ -84,6 +84,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_inboxes (user_id) {
+        user_id -> Int8,
+        head_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        recipient_id -> Int8,
+        seq -> Int8,
+        sender_id -> Nullable<Int8>,
+        kind -> Varchar,
+        title -> Varchar,
+        message -> Text,
+        priority -> Text,
+        object_kind -> Nullable<Varchar>,
+        object_id -> Nullable<Int8>,
+        action_url -> Nullable<Varchar>,
+        metadata -> Jsonb,
+        read_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        dedupe_key -> Nullable<Varchar>,
+        silent -> Bool,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id) {
+        user_id -> Int8,
+        timezone -> Varchar,
+        inapp_all -> Bool,
+        quiet_hours_enabled -> Bool,
+        quiet_hours_start -> Nullable<Time>,
+        quiet_hours_end -> Nullable<Time>,
+        channels -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_templates (name) {
+        name -> Varchar,
+        kind -> Varchar,
+        title_template -> Varchar,
+        message_template -> Text,
+        default_priority -> Text,
+        is_active -> Bool,
+        builtin -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (id) {
+        id -> Int8,
+        notification_id -> Int8,
+        recipient_id -> Int8,
+        channel -> Text,
+        payload -> Jsonb,
+        state -> Text,
+        attempts -> Int4,
+        not_before -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(used_refresh_tokens -> users (user_id));
 diesel::joinable!(chat_participants -> chat_rooms (room_id));
 diesel::joinable!(chat_participants -> users (user_id));
@@ -95,6 +169,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_participants,
     chat_messages,
     chat_attachments,
+    notification_inboxes,
+    notifications,
+    notification_preferences,
+    notification_templates,
+    notification_deliveries,
 );
 
 /// Every table with its columns, in schema order, for the schema check.
@@ -115,6 +194,23 @@ pub fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
         ("chat_participants", columns::<chat_participants::table>()),
         ("chat_messages", columns::<chat_messages::table>()),
         ("chat_attachments", columns::<chat_attachments::table>()),
+        (
+            "notification_inboxes",
+            columns::<notification_inboxes::table>(),
+        ),
+        ("notifications", columns::<notifications::table>()),
+        (
+            "notification_preferences",
+            columns::<notification_preferences::table>(),
+        ),
+        (
+            "notification_templates",
+            columns::<notification_templates::table>(),
+        ),
+        (
+            "notification_deliveries",
+            columns::<notification_deliveries::table>(),
+        ),
     ]
 }
 

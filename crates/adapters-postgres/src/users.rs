@@ -256,6 +256,48 @@ impl UserRepository for PgUsers {
         Ok(row.into_user()?.0)
     }
 
+    async fn active_ids(
+        &self,
+        role: Option<Role>,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserId>, PortError> {
+        let mut conn = conn(&self.pool).await?;
+        let mut query = users::table
+            .filter(users::is_active.eq(true))
+            .select(users::id)
+            .into_boxed();
+        if let Some(role) = role {
+            query = query.filter(users::role.eq(role.as_str()));
+        }
+        if let Some(after) = after {
+            query = query.filter(users::id.gt(after.get()));
+        }
+        let ids: Vec<i64> = query
+            .order(users::id)
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(&mut conn)
+            .await
+            .map_err(db)?;
+        ids.into_iter()
+            .map(|id| UserId::new(id).map_err(PortError::unexpected))
+            .collect()
+    }
+
+    async fn count_active(&self, role: Option<Role>) -> Result<u64, PortError> {
+        let mut conn = conn(&self.pool).await?;
+        let mut query = users::table.filter(users::is_active.eq(true)).into_boxed();
+        if let Some(role) = role {
+            query = query.filter(users::role.eq(role.as_str()));
+        }
+        query
+            .count()
+            .get_result::<i64>(&mut conn)
+            .await
+            .map(|n| n as u64)
+            .map_err(db)
+    }
+
     async fn set_active(&self, id: UserId, active: bool) -> Result<User, PortError> {
         let mut conn = conn(&self.pool).await?;
         let row: UserRow = diesel::update(users::table.find(id.get()))
