@@ -135,18 +135,8 @@ impl TestApp {
         settings: Settings,
         database: Option<TestDatabase>,
     ) -> Self {
-        let memory = (backend == Backend::Memory && settings.database_url().is_none()).then(|| {
-            app::Adapters::<server::wiring::MemoryPorts> {
-                users: adapters_memory::MemoryUsers::default(),
-                hasher: server::startup::argon2(&settings).unwrap(),
-                tokens: server::startup::jwt_codec(&settings).unwrap(),
-                refresh_tokens: adapters_memory::MemoryRefreshTokens::default(),
-                health: adapters_memory::MemoryHealth,
-                chat: adapters_memory::MemoryChat::default(),
-                bus: adapters_memory::LocalBus::default(),
-                attachments: adapters_memory::MemoryAttachments::default(),
-            }
-        });
+        let memory = (backend == Backend::Memory && settings.database_url().is_none())
+            .then(|| server::wiring::memory_adapters(&settings).unwrap());
         let application = match &memory {
             Some(adapters) => {
                 Application::build_in_memory(settings.clone(), adapters.clone()).await

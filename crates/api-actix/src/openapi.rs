@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, chat, health, metrics, users};
+use crate::handlers::{accounts, chat, health, metrics, notifications, users};
 use crate::ws;
 
 /// The API document served at `/api/openapi.json`.
@@ -44,10 +44,32 @@ use crate::ws;
         chat::unread,
         chat::upload,
         chat::download,
+        notifications::list,
+        notifications::unread,
+        notifications::unread_count,
+        notifications::get,
+        notifications::delete,
+        notifications::mark_read,
+        notifications::mark_all_read,
+        notifications::send_notification,
+        notifications::send_bulk,
+        notifications::broadcast_status,
+        notifications::deliveries,
+        notifications::preferences,
+        notifications::put_preferences,
+        notifications::patch_preferences,
+        notifications::templates,
+        notifications::create_template,
+        notifications::template,
+        notifications::put_template,
+        notifications::patch_template,
+        notifications::delete_template,
+        notifications::render_template,
         ws::unified,
         ws::unified_alias,
         ws::compat::chat_room,
         ws::compat::job_chat,
+        ws::compat_inbox::inbox,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -55,6 +77,8 @@ use crate::ws;
         (name = "accounts", description = "Own accounts and tokens"),
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "chat", description = "Rooms, messages and read cursors"),
+        (name = "notifications", description = "The inbox, admin sends and broadcasts, preferences"),
+        (name = "templates", description = "Notification templates (admins)"),
         (name = "realtime", description = "WebSocket sessions (frames: PROTOCOL.md §3)"),
     )
 )]

@@ -115,7 +115,7 @@ fn method_not_allowed(allow: &str) -> HttpResponse {
 
 /// The REST API of the service, over the ports `P`.
 pub fn api<P: Ports>() -> Registrar {
-    use handlers::{accounts, chat, health, metrics, users};
+    use handlers::{accounts, chat, health, metrics, notifications, users};
     let mut r = Registrar::default();
     r.add::<health::__path_healthz, _, _>(health::healthz);
     r.add::<health::__path_readyz, _, _>(health::readyz::<P>);
@@ -145,9 +145,31 @@ pub fn api<P: Ports>() -> Registrar {
     r.add::<chat::__path_unread, _, _>(chat::unread::<P>);
     r.add::<chat::__path_upload, _, _>(chat::upload::<P>);
     r.add::<chat::__path_download, _, _>(chat::download::<P>);
+    r.add::<notifications::__path_list, _, _>(notifications::list::<P>);
+    r.add::<notifications::__path_unread, _, _>(notifications::unread::<P>);
+    r.add::<notifications::__path_unread_count, _, _>(notifications::unread_count::<P>);
+    r.add::<notifications::__path_get, _, _>(notifications::get::<P>);
+    r.add::<notifications::__path_delete, _, _>(notifications::delete::<P>);
+    r.add::<notifications::__path_mark_read, _, _>(notifications::mark_read::<P>);
+    r.add::<notifications::__path_mark_all_read, _, _>(notifications::mark_all_read::<P>);
+    r.add::<notifications::__path_send_notification, _, _>(notifications::send_notification::<P>);
+    r.add::<notifications::__path_send_bulk, _, _>(notifications::send_bulk::<P>);
+    r.add::<notifications::__path_broadcast_status, _, _>(notifications::broadcast_status::<P>);
+    r.add::<notifications::__path_deliveries, _, _>(notifications::deliveries::<P>);
+    r.add::<notifications::__path_preferences, _, _>(notifications::preferences::<P>);
+    r.add::<notifications::__path_put_preferences, _, _>(notifications::put_preferences::<P>);
+    r.add::<notifications::__path_patch_preferences, _, _>(notifications::patch_preferences::<P>);
+    r.add::<notifications::__path_templates, _, _>(notifications::templates::<P>);
+    r.add::<notifications::__path_create_template, _, _>(notifications::create_template::<P>);
+    r.add::<notifications::__path_template, _, _>(notifications::template::<P>);
+    r.add::<notifications::__path_put_template, _, _>(notifications::put_template::<P>);
+    r.add::<notifications::__path_patch_template, _, _>(notifications::patch_template::<P>);
+    r.add::<notifications::__path_delete_template, _, _>(notifications::delete_template::<P>);
+    r.add::<notifications::__path_render_template, _, _>(notifications::render_template::<P>);
     r.add::<crate::ws::__path_unified, _, _>(crate::ws::unified::<P>);
     r.add::<crate::ws::__path_unified_alias, _, _>(crate::ws::unified_alias::<P>);
     r.add::<crate::ws::compat::__path_chat_room, _, _>(crate::ws::compat::chat_room::<P>);
     r.add::<crate::ws::compat::__path_job_chat, _, _>(crate::ws::compat::job_chat::<P>);
+    r.add::<crate::ws::compat_inbox::__path_inbox, _, _>(crate::ws::compat_inbox::inbox::<P>);
     r
 }

@@ -6,8 +6,10 @@
 pub mod accounts;
 pub mod authenticator;
 pub mod chat;
+pub mod delivery;
 pub mod error;
 pub mod health;
+pub mod notifications;
 pub mod ports;
 pub mod realtime;
 
@@ -16,8 +18,13 @@ pub use authenticator::Authenticator;
 pub use chat::{
     ChatService, ChatSettings, CreateRoom, RoomDetails, RoomPage, SendMessage, UpdateRoom,
 };
+pub use delivery::{DeliverySettings, DeliveryWorker};
 pub use error::{AppError, AuthFailure};
 pub use health::HealthService;
+pub use notifications::{
+    Audience, BroadcastProgress, NotificationService, NotificationSettings, Notify,
+    PreferencesInput, SendInput, TemplateInput,
+};
 pub use ports::{Adapters, Ports};
 pub use realtime::{Hub, HubSettings};
 
@@ -30,6 +37,8 @@ pub struct Settings {
     pub chat: ChatSettings,
     /// Live-session fan-out.
     pub hub: HubSettings,
+    /// Notifications.
+    pub notifications: NotificationSettings,
 }
 
 /// Every service of the application, built once by the binary and shared by the gateways.
@@ -43,6 +52,8 @@ pub struct Services<P: Ports> {
     pub health: HealthService<P>,
     /// Rooms and messages.
     pub chat: ChatService<P>,
+    /// Inboxes, preferences, templates.
+    pub notifications: NotificationService<P>,
     /// Live sessions of this instance.
     pub hub: Hub<P::Bus>,
 }
@@ -54,6 +65,7 @@ impl<P: Ports> Clone for Services<P> {
             authenticator: self.authenticator.clone(),
             health: self.health.clone(),
             chat: self.chat.clone(),
+            notifications: self.notifications.clone(),
             hub: self.hub.clone(),
         }
     }
@@ -67,6 +79,7 @@ impl<P: Ports> Services<P> {
             authenticator: Authenticator::new(adapters.clone()),
             health: HealthService::new(adapters.clone()),
             chat: ChatService::new(adapters.clone(), settings.chat),
+            notifications: NotificationService::new(adapters.clone(), settings.notifications),
             hub: Hub::new(adapters.bus, settings.hub),
         }
     }

@@ -1,8 +1,9 @@
 //! The bundle of adapter types the services run on.
 
 use ports::{
-    AttachmentStore, ChatRepository, EventBus, HealthProbe, PasswordHasher, RefreshTokenStore,
-    TokenCodec, UserRepository,
+    AttachmentStore, ChatRepository, DeliveryQueue, EventBus, ExternalChannel, HealthProbe,
+    NotificationRepository, PasswordHasher, PreferenceRepository, RefreshTokenStore,
+    TemplateEngine, TemplateRepository, TokenCodec, UserRepository,
 };
 
 /// Names the concrete adapter for every port. The binary implements it twice: once for the
@@ -24,6 +25,18 @@ pub trait Ports: Send + Sync + 'static {
     type Bus: EventBus;
     /// Uploaded files.
     type Attachments: AttachmentStore;
+    /// Notification inboxes.
+    type Notifications: NotificationRepository;
+    /// Notification preferences.
+    type Preferences: PreferenceRepository;
+    /// Notification templates.
+    type Templates: TemplateRepository;
+    /// The template engine.
+    type Engine: TemplateEngine;
+    /// The queue of external deliveries.
+    type Deliveries: DeliveryQueue;
+    /// E-mail and push.
+    type Channels: ExternalChannel;
 }
 
 /// One instance of every adapter.
@@ -44,6 +57,18 @@ pub struct Adapters<P: Ports> {
     pub bus: P::Bus,
     /// Uploaded files.
     pub attachments: P::Attachments,
+    /// Notification inboxes.
+    pub notifications: P::Notifications,
+    /// Notification preferences.
+    pub preferences: P::Preferences,
+    /// Notification templates.
+    pub templates: P::Templates,
+    /// The template engine.
+    pub engine: P::Engine,
+    /// The queue of external deliveries.
+    pub deliveries: P::Deliveries,
+    /// E-mail and push.
+    pub channels: P::Channels,
 }
 
 impl<P: Ports> Clone for Adapters<P> {
@@ -57,6 +82,12 @@ impl<P: Ports> Clone for Adapters<P> {
             chat: self.chat.clone(),
             bus: self.bus.clone(),
             attachments: self.attachments.clone(),
+            notifications: self.notifications.clone(),
+            preferences: self.preferences.clone(),
+            templates: self.templates.clone(),
+            engine: self.engine.clone(),
+            deliveries: self.deliveries.clone(),
+            channels: self.channels.clone(),
         }
     }
 }

@@ -8,17 +8,12 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use adapters_memory::{
-    LocalBus, MemoryAttachments, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers,
-};
-use adapters_postgres::{PgAttachments, PgChat, PgHealth, PgRefreshTokens, PgUsers};
-use app::{Adapters, Services};
+use app::Services;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 use crate::config::{Algorithm, Settings, Sources};
 use crate::startup::{self, Application, StartupError};
-use crate::wiring::{MemoryPorts, PostgresPorts};
 
 /// The real-time backend of E-Clean: chat, notifications and job-lifecycle events.
 #[derive(Debug, Parser)]
@@ -206,16 +201,7 @@ async fn create_admin(
         })?
     };
     let pool = startup::postgres_pool(settings).await?;
-    let adapters = Adapters::<PostgresPorts> {
-        users: PgUsers::new(pool.clone()),
-        hasher: startup::argon2(settings)?,
-        tokens: startup::jwt_codec(settings)?,
-        refresh_tokens: PgRefreshTokens::new(pool.clone()),
-        health: PgHealth::new(pool.clone(), Duration::from_secs(3)),
-        chat: PgChat::new(pool.clone()),
-        bus: LocalBus::default(),
-        attachments: PgAttachments::new(pool),
-    };
+    let adapters = crate::wiring::postgres_adapters(settings, pool)?;
     let services = Services::new(adapters, startup::app_settings(settings));
     let user = services
         .accounts
@@ -240,16 +226,7 @@ fn issue_token(settings: &Settings, service: &str, ttl: Duration) -> Result<(), 
             },
         ));
     }
-    let adapters = Adapters::<MemoryPorts> {
-        users: MemoryUsers::default(),
-        hasher: startup::argon2(settings)?,
-        tokens: startup::jwt_codec(settings)?,
-        refresh_tokens: MemoryRefreshTokens::default(),
-        health: MemoryHealth,
-        chat: MemoryChat::default(),
-        bus: LocalBus::default(),
-        attachments: MemoryAttachments::default(),
-    };
+    let adapters = crate::wiring::memory_adapters(settings)?;
     // The token depends only on the signing key; the storage behind these services is unused.
     let services = Services::new(adapters, startup::app_settings(settings));
     let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(30));

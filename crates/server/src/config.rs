@@ -34,6 +34,8 @@ pub struct Settings {
     pub chat: ChatConfig,
     /// WebSocket sessions.
     pub ws: WsConfig,
+    /// Notifications and their external channels.
+    pub notifications: NotificationsConfig,
     /// Which profile was loaded (`local`, `test`, `production`); not a config key.
     #[serde(skip)]
     pub profile: String,
@@ -214,6 +216,36 @@ pub struct WsConfig {
     pub typing_throttle_ms: u64,
 }
 
+/// `[notifications]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Recipients per broadcast transaction.
+    pub bulk_batch: usize,
+    /// SMTP URL (may hold credentials).
+    pub smtp_url: SecretString,
+    /// Sender mailbox.
+    pub smtp_from: String,
+    /// Push webhook URL.
+    pub webhook_url: String,
+    /// Webhook HMAC key.
+    pub webhook_secret: SecretString,
+    /// Limit of one delivery attempt.
+    pub delivery_timeout_ms: u64,
+    /// Idle poll interval.
+    pub delivery_poll_ms: u64,
+    /// Deliveries per claim.
+    pub delivery_batch: usize,
+    /// Deliveries in flight.
+    pub delivery_concurrency: usize,
+    /// Lease of a claimed delivery.
+    pub delivery_lease_s: u64,
+    /// First retry delay.
+    pub retry_base_ms: u64,
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+}
+
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -386,6 +418,28 @@ impl Settings {
             return Err(inconsistent(
                 "ws.rate_per_s",
                 "rates must be positive and the burst at least 1",
+            ));
+        }
+        let n = &self.notifications;
+        if !n.webhook_url.is_empty() && n.webhook_secret.expose_secret().len() < 16 {
+            return Err(inconsistent(
+                "notifications.webhook_secret",
+                "a webhook needs a secret of at least 16 bytes",
+            ));
+        }
+        let webhook_ok = n.webhook_url.is_empty()
+            || n.webhook_url.starts_with("http://")
+            || n.webhook_url.starts_with("https://");
+        if !webhook_ok {
+            return Err(inconsistent(
+                "notifications.webhook_url",
+                "must be an http(s) URL",
+            ));
+        }
+        if n.bulk_batch == 0 || n.delivery_batch == 0 || n.max_attempts == 0 {
+            return Err(inconsistent(
+                "notifications.bulk_batch",
+                "batch sizes and max_attempts must be at least 1",
             ));
         }
         if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s == 0 {

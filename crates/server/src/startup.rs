@@ -6,23 +6,22 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
-use adapters_memory::{
-    LocalBus, MemoryAttachments, MemoryChat, MemoryHealth, MemoryRefreshTokens, MemoryUsers,
-};
-use adapters_postgres::{PgAttachments, PgChat, PgHealth, PgRefreshTokens, PgUsers, PoolSettings};
-use adapters_redis::RedisHealth;
+use adapters_postgres::PoolSettings;
 use api_actix::credentials::{Argon2Hasher, JwtCodec, JwtKeys, JwtSettings};
 use api_actix::ws::WsSettings;
 use api_actix::ws::handshake::OriginPolicy;
 use api_actix::{Gateway, HttpSettings, build_app};
 use app::realtime::{RateSettings, SessionSettings};
-use app::{Adapters, AppError, AuthSettings, ChatSettings, HubSettings, Ports, Services};
+use app::{
+    Adapters, AppError, AuthSettings, ChatSettings, DeliverySettings, DeliveryWorker, HubSettings,
+    NotificationSettings, Ports, Services,
+};
 use ports::{PortError, TokenCodec};
 use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
 
 use crate::config::{Algorithm, ConfigError, Settings, read_key};
-use crate::wiring::{ClusterPorts, MemoryPorts, PostgresPorts};
+use crate::wiring::{self, MemoryPorts};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -163,55 +162,28 @@ impl Application {
             ),
         }
 
-        let tokens = jwt_codec(&settings)?;
-        let hasher = argon2(&settings)?;
         let (server, background, sessions) = match storage {
             Storage::Memory => {
-                let adapters = Adapters::<MemoryPorts> {
-                    users: MemoryUsers::default(),
-                    hasher,
-                    tokens,
-                    refresh_tokens: MemoryRefreshTokens::default(),
-                    health: MemoryHealth,
-                    chat: MemoryChat::default(),
-                    bus: LocalBus::default(),
-                    attachments: MemoryAttachments::default(),
-                };
-                serve(adapters, &settings, listener).await?
+                serve(wiring::memory_adapters(&settings)?, &settings, listener).await?
             }
             Storage::Postgres => {
                 let pool = postgres_pool(&settings).await?;
-                let health = PgHealth::new(pool.clone(), probe_timeout(&settings));
-                let adapters = Adapters::<PostgresPorts> {
-                    users: PgUsers::new(pool.clone()),
-                    hasher,
-                    tokens,
-                    refresh_tokens: PgRefreshTokens::new(pool.clone()),
-                    health,
-                    chat: PgChat::new(pool.clone()),
-                    bus: LocalBus::default(),
-                    attachments: PgAttachments::new(pool),
-                };
-                serve(adapters, &settings, listener).await?
+                serve(
+                    wiring::postgres_adapters(&settings, pool)?,
+                    &settings,
+                    listener,
+                )
+                .await?
             }
             Storage::Cluster => {
                 let pool = postgres_pool(&settings).await?;
                 let redis = redis_pool(&settings)?;
-                let health = (
-                    PgHealth::new(pool.clone(), probe_timeout(&settings)),
-                    RedisHealth::new(redis, probe_timeout(&settings)),
-                );
-                let adapters = Adapters::<ClusterPorts> {
-                    users: PgUsers::new(pool.clone()),
-                    hasher,
-                    tokens,
-                    refresh_tokens: PgRefreshTokens::new(pool.clone()),
-                    health,
-                    chat: PgChat::new(pool.clone()),
-                    bus: LocalBus::default(),
-                    attachments: PgAttachments::new(pool),
-                };
-                serve(adapters, &settings, listener).await?
+                serve(
+                    wiring::cluster_adapters(&settings, pool, redis)?,
+                    &settings,
+                    listener,
+                )
+                .await?
             }
         };
         Ok(Self {
@@ -290,24 +262,19 @@ impl Application {
     }
 }
 
-fn probe_timeout(settings: &Settings) -> Duration {
-    Duration::from_millis(
-        settings
-            .database
-            .connect_timeout_ms
-            .max(settings.redis.timeout_ms),
-    )
-}
-
 /// Wires the services over `adapters` and starts the HTTP server on `listener`.
 async fn serve<P: Ports>(
     adapters: Adapters<P>,
     settings: &Settings,
     listener: TcpListener,
 ) -> Result<(Server, Vec<JoinHandle<()>>, Sessions), StartupError> {
+    let adapters_for_worker = adapters.clone();
     let services = Services::new(adapters, app_settings(settings));
     bootstrap_admin(&services, settings).await?;
-    let background = vec![spawn_refresh_token_purge(services.clone())];
+    let background = vec![
+        spawn_refresh_token_purge(services.clone()),
+        tokio::spawn(DeliveryWorker::new(adapters_for_worker, delivery_settings(settings)).run()),
+    ];
     let hub = services.hub.clone();
     let sessions = Sessions {
         close_all: Arc::new({
@@ -387,6 +354,24 @@ pub fn app_settings(settings: &Settings) -> app::Settings {
             queue_capacity: settings.ws.outbound_queue,
             max_sessions_per_user: settings.ws.max_sessions_per_user,
         },
+        notifications: NotificationSettings {
+            default_page: settings.chat.page_size,
+            max_page: settings.chat.max_page_size,
+            bulk_batch: settings.notifications.bulk_batch,
+        },
+    }
+}
+
+/// The delivery worker's pacing.
+pub fn delivery_settings(settings: &Settings) -> DeliverySettings {
+    let n = &settings.notifications;
+    DeliverySettings {
+        poll: Duration::from_millis(n.delivery_poll_ms),
+        batch: n.delivery_batch,
+        concurrency: n.delivery_concurrency,
+        lease: Duration::from_secs(n.delivery_lease_s),
+        retry_base: Duration::from_millis(n.retry_base_ms),
+        max_attempts: n.max_attempts,
     }
 }
 

@@ -1,7 +1,9 @@
 //! JSON shapes shared by REST responses and WebSocket frames.
 
 pub mod chat;
+pub mod notification;
 pub mod page;
 
 pub use chat::{MessageDto, ParticipantDto, RoomDto, SenderDto};
+pub use notification::{NotificationDto, PreferencesDto, TemplateDto};
 pub use page::Page;

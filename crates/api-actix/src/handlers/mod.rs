@@ -5,4 +5,5 @@ pub mod accounts;
 pub mod chat;
 pub mod health;
 pub mod metrics;
+pub mod notifications;
 pub mod users;

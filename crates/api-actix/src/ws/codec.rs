@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::dto::{MessageDto, RoomDto};
+use crate::dto::{MessageDto, NotificationDto, RoomDto};
 
 /// Why a frame could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,6 +317,23 @@ enum Wire<'a> {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<&'a str>,
     },
+    NewNotification {
+        notification: NotificationDto,
+    },
+    NotificationRead {
+        notification_id: i64,
+    },
+    AllNotificationsRead {
+        marked_count: u64,
+    },
+    NotificationsSubscribed {
+        last_seq: i64,
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<&'a str>,
+    },
+    RecentNotifications {
+        notifications: Vec<NotificationDto>,
+    },
     Error {
         code: &'a str,
         message: &'a str,
@@ -444,6 +461,25 @@ impl JsonEncoder {
             ServerFrame::AuthRefreshed { exp, reference } => Wire::AuthRefreshed {
                 exp: *exp,
                 reference: reference.as_deref(),
+            },
+            ServerFrame::NewNotification { notification } => Wire::NewNotification {
+                notification: NotificationDto::pushed(notification),
+            },
+            ServerFrame::NotificationRead { notification_id } => Wire::NotificationRead {
+                notification_id: notification_id.get(),
+            },
+            ServerFrame::AllNotificationsRead { marked_count } => Wire::AllNotificationsRead {
+                marked_count: *marked_count,
+            },
+            ServerFrame::NotificationsSubscribed {
+                last_seq,
+                reference,
+            } => Wire::NotificationsSubscribed {
+                last_seq: last_seq.get(),
+                reference: reference.as_deref(),
+            },
+            ServerFrame::RecentNotifications { notifications } => Wire::RecentNotifications {
+                notifications: notifications.iter().map(NotificationDto::new).collect(),
             },
             ServerFrame::Error {
                 code,

@@ -2,6 +2,7 @@
 
 pub mod codec;
 pub mod compat;
+pub mod compat_inbox;
 pub mod connection;
 pub mod dialect;
 pub mod handshake;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::chat::{MessageView, Room, RoomId, Seq};
+use domain::notification::{Notification, NotificationId};
 use domain::user::UserId;
 use ports::UnreadCounts;
 
@@ -92,6 +93,11 @@ pub enum ClientRequest {
     MarkAllNotificationsRead,
     /// Ask for the unread counts.
     GetUnreadCount,
+    /// The newest unread notifications (the compatibility socket's greeting).
+    RecentNotifications {
+        /// How many.
+        limit: usize,
+    },
     /// Replace the session's token before it expires.
     AuthRefresh {
         /// The new access token.
@@ -223,6 +229,33 @@ pub enum ServerFrame {
         /// Echoed ref.
         reference: Option<String>,
     },
+    /// A notification for the reader.
+    NewNotification {
+        /// The notification.
+        notification: Notification,
+    },
+    /// A notification was read (on any device).
+    NotificationRead {
+        /// Which.
+        notification_id: NotificationId,
+    },
+    /// Every notification was read.
+    AllNotificationsRead {
+        /// How many changed.
+        marked_count: u64,
+    },
+    /// The inbox replay is about to start.
+    NotificationsSubscribed {
+        /// The inbox head.
+        last_seq: Seq,
+        /// Echoed ref.
+        reference: Option<String>,
+    },
+    /// The newest unread notifications.
+    RecentNotifications {
+        /// Newest first.
+        notifications: Vec<Notification>,
+    },
     /// A request failed; the connection stays open.
     Error {
         /// Machine code (the REST error codes).
@@ -237,7 +270,7 @@ pub enum ServerFrame {
 }
 
 /// How many wire dialects can share one delivery's frame cache.
-pub const DIALECTS: usize = 2;
+pub const DIALECTS: usize = 3;
 
 /// Turns frames into the wire format. The gateway implements it; a frame shared by many sessions
 /// is encoded once per dialect and audience (see [`crate::realtime::hub::Delivery`]).

@@ -75,6 +75,8 @@ pub struct Session<P: Ports> {
     limiter: RateLimiter,
     presence: HashMap<UserId, bool>,
     notifications_unread: i64,
+    /// After `subscribe_notifications`: the highest inbox seq delivered.
+    notifications_delivered: Option<Seq>,
 }
 
 impl<P: Ports> std::fmt::Debug for Session<P> {
@@ -138,6 +140,7 @@ impl<P: Ports> Session<P> {
             );
         }
         let limiter = RateLimiter::new(settings.rate, Instant::now());
+        let notifications_unread = services.notifications.unread_count(user.id).await?;
         let session = Self {
             services,
             encoder,
@@ -149,7 +152,8 @@ impl<P: Ports> Session<P> {
             typing: HashMap::new(),
             limiter,
             presence: HashMap::new(),
-            notifications_unread: 0,
+            notifications_unread,
+            notifications_delivered: None,
         };
         if first_of_user {
             let rooms: Vec<RoomId> = session.rooms.keys().copied().collect();
@@ -303,6 +307,9 @@ impl<P: Ports> Session<P> {
                 }
             }
             ClientRequest::GetUnreadCount => {
+                if let Ok(unread) = self.services.notifications.unread_count(self.user.id).await {
+                    self.notifications_unread = unread;
+                }
                 match self.services.chat.memberships(self.user.id).await {
                     Ok(memberships) => {
                         for membership in memberships {
@@ -322,14 +329,40 @@ impl<P: Ports> Session<P> {
                 server_time: Utc::now(),
                 reference,
             })],
-            ClientRequest::SubscribeNotifications { .. }
-            | ClientRequest::MarkNotificationRead { .. }
-            | ClientRequest::MarkAllNotificationsRead => vec![self.text(&ServerFrame::Error {
-                code: "unknown_type".to_owned(),
-                message: "notifications are not served by this version".to_owned(),
-                reference,
-                room_id: None,
-            })],
+            ClientRequest::SubscribeNotifications { since_seq } => {
+                self.subscribe_notifications(since_seq, reference).await
+            }
+            ClientRequest::MarkNotificationRead { notification_id } => {
+                match self
+                    .services
+                    .notifications
+                    .mark_read(&self.user, notification_id)
+                    .await
+                {
+                    // notification_read and the fresh count arrive through the bus, on every session.
+                    Ok(_) => Vec::new(),
+                    Err(error) => vec![self.text(&error_frame(&error, reference, None))],
+                }
+            }
+            ClientRequest::MarkAllNotificationsRead => {
+                match self.services.notifications.mark_all_read(&self.user).await {
+                    Ok(_) => Vec::new(),
+                    Err(error) => vec![self.text(&error_frame(&error, reference, None))],
+                }
+            }
+            ClientRequest::RecentNotifications { limit } => {
+                match self
+                    .services
+                    .notifications
+                    .recent_unread(self.user.id, limit)
+                    .await
+                {
+                    Ok(notifications) => {
+                        vec![self.text(&ServerFrame::RecentNotifications { notifications })]
+                    }
+                    Err(error) => vec![self.text(&error_frame(&error, reference, None))],
+                }
+            }
         }
     }
 
@@ -436,6 +469,49 @@ impl<P: Ports> Session<P> {
                 return Ok(out);
             }
         }
+    }
+
+    /// Replays the inbox after `since` (oldest first); live notifications keep arriving, each
+    /// once: those at or below the replayed mark are dropped.
+    async fn subscribe_notifications(
+        &mut self,
+        since: Option<i64>,
+        reference: Option<String>,
+    ) -> Vec<Outbound> {
+        let result: Result<Vec<Outbound>, AppError> = async {
+            let since = since.map(Seq::new).transpose()?;
+            let head = self.services.notifications.head(self.user.id).await?;
+            let mut mark = since.unwrap_or(head).min(head);
+            let mut out = vec![self.text(&ServerFrame::NotificationsSubscribed {
+                last_seq: head,
+                reference: reference.clone(),
+            })];
+            loop {
+                let page = self
+                    .services
+                    .notifications
+                    .replay(self.user.id, mark, self.settings.replay_page)
+                    .await?;
+                let Some(last) = page.last().map(|n| n.seq) else {
+                    break;
+                };
+                let full = page.len() >= self.settings.replay_page;
+                for notification in page {
+                    out.push(self.text(&ServerFrame::NewNotification { notification }));
+                }
+                mark = last;
+                if !full || mark >= head {
+                    break;
+                }
+            }
+            // Everything up to the head was replayed (or has expired); later ones arrive live.
+            let mark = mark.max(head);
+            self.notifications_delivered =
+                Some(self.notifications_delivered.map_or(mark, |d| d.max(mark)));
+            Ok(out)
+        }
+        .await;
+        result.unwrap_or_else(|error| vec![self.text(&error_frame(&error, reference, None))])
     }
 
     fn unsubscribe(&mut self, raw: i64, reference: Option<String>) -> Vec<Outbound> {
@@ -646,6 +722,69 @@ impl<P: Ports> Session<P> {
                     },
                 ))]
             }
+            BusEvent::NotificationCreated { notification } => {
+                if notification.recipient != self.user.id {
+                    return Vec::new();
+                }
+                if self
+                    .notifications_delivered
+                    .is_some_and(|d| notification.seq <= d)
+                {
+                    return Vec::new();
+                }
+                if let Some(d) = self.notifications_delivered.as_mut() {
+                    *d = notification.seq;
+                }
+                self.services
+                    .notifications
+                    .mark_delivered(notification.id)
+                    .await;
+                if notification.read_at.is_none() {
+                    self.notifications_unread += 1;
+                }
+                let frame = Outbound::Text(delivery.frame(self.encoder.dialect(), false, || {
+                    self.encoder.encode(&ServerFrame::NewNotification {
+                        notification: notification.clone(),
+                    })
+                }));
+                vec![frame, self.unread_frame()]
+            }
+            BusEvent::NotificationRead {
+                user_id,
+                notification_id,
+                unread,
+            } if *user_id == self.user.id => {
+                self.notifications_unread = *unread;
+                vec![
+                    self.text(&ServerFrame::NotificationRead {
+                        notification_id: *notification_id,
+                    }),
+                    self.unread_frame(),
+                ]
+            }
+            BusEvent::AllNotificationsRead {
+                user_id,
+                marked_count,
+                unread,
+            } if *user_id == self.user.id => {
+                self.notifications_unread = *unread;
+                vec![
+                    self.text(&ServerFrame::AllNotificationsRead {
+                        marked_count: *marked_count,
+                    }),
+                    self.unread_frame(),
+                ]
+            }
+            BusEvent::InboxCount { user_id, unread } if *user_id == self.user.id => {
+                if self.notifications_unread == *unread {
+                    return Vec::new();
+                }
+                self.notifications_unread = *unread;
+                vec![self.unread_frame()]
+            }
+            BusEvent::NotificationRead { .. }
+            | BusEvent::AllNotificationsRead { .. }
+            | BusEvent::InboxCount { .. } => Vec::new(),
             BusEvent::RoomChanged {
                 room,
                 added,

@@ -375,8 +375,10 @@ mod tests {
         let now = at(Tz::UTC, 2026, 6, 1, 12, 0);
         let mut muted_messages = Preferences::default();
         muted_messages.set(Category::Messages, Channel::InApp, false);
-        let mut no_inapp = Preferences::default();
-        no_inapp.inapp_all = false;
+        let no_inapp = Preferences {
+            inapp_all: false,
+            ..Preferences::default()
+        };
         let quiet_now = quiet("UTC", "11:00", "13:00");
         let quiet_end = at(Tz::UTC, 2026, 6, 1, 13, 0);
         let defaults = Preferences::default();
