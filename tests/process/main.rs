@@ -147,7 +147,7 @@ async fn the_first_line_names_the_port_and_the_memory_storage_and_sigterm_stops_
         "{}",
         server.first_line
     );
-    let client = reqwest::Client::new();
+    let client = eclean_tests::http_client();
     client
         .get(server.url("/healthz"))
         .send()
@@ -217,7 +217,7 @@ async fn two_instances_starting_together_on_an_empty_database_both_become_ready(
         let b = scope.spawn(|| start(&env));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let client = reqwest::Client::new();
+    let client = eclean_tests::http_client();
     wait_ready(&client, &a).await;
     wait_ready(&client, &b).await;
     assert!(
@@ -291,7 +291,7 @@ async fn create_admin_creates_an_admin_who_can_log_in() {
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
 
     let server = start(&[("DATABASE_URL", &url)]);
-    let client = reqwest::Client::new();
+    let client = eclean_tests::http_client();
     let body = client
         .post(server.url("/api/auth/login/"))
         .json(&json!({"email": "ops@example.com", "password": "operations-password-42"}))

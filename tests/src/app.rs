@@ -150,7 +150,7 @@ impl TestApp {
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
-            client: reqwest::Client::new(),
+            client: crate::http_client(),
             backend,
             settings,
             handle,

@@ -72,6 +72,16 @@ macro_rules! both_backends_with {
     };
 }
 
+/// An HTTP client. The workspace builds reqwest with rustls but without a built-in crypto
+/// provider (only `ring` is compiled), so the process-wide provider is installed first.
+pub fn http_client() -> reqwest::Client {
+    static PROVIDER: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    PROVIDER.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::new()
+}
+
 /// A unique suffix for names in one test (users, rooms, databases).
 pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
