@@ -7,6 +7,36 @@ pub mod memory {
         (MemoryUsers::default(), MemoryChat::default())
     }
 
+    pub fn inbox() -> (MemoryUsers, adapters_memory::MemoryNotifications) {
+        (
+            MemoryUsers::default(),
+            adapters_memory::MemoryNotifications::default(),
+        )
+    }
+
+    pub fn prefs() -> (MemoryUsers, adapters_memory::MemoryPreferences) {
+        (
+            MemoryUsers::default(),
+            adapters_memory::MemoryPreferences::default(),
+        )
+    }
+
+    pub fn templates() -> adapters_memory::MemoryTemplates {
+        adapters_memory::MemoryTemplates::default()
+    }
+
+    pub fn queue() -> (
+        MemoryUsers,
+        adapters_memory::MemoryNotifications,
+        adapters_memory::MemoryDeliveries,
+    ) {
+        (
+            MemoryUsers::default(),
+            adapters_memory::MemoryNotifications::default(),
+            adapters_memory::MemoryDeliveries::default(),
+        )
+    }
+
     pub fn files() -> (MemoryUsers, MemoryChat, adapters_memory::MemoryAttachments) {
         (
             MemoryUsers::default(),
@@ -62,6 +92,52 @@ pub mod postgres {
         )
         .unwrap();
         (database, pool)
+    }
+
+    pub async fn inbox() -> (TestDatabase, (PgUsers, adapters_postgres::PgNotifications)) {
+        let (database, pool) = pool().await;
+        (
+            database,
+            (
+                PgUsers::new(pool.clone()),
+                adapters_postgres::PgNotifications::new(pool),
+            ),
+        )
+    }
+
+    pub async fn prefs() -> (TestDatabase, (PgUsers, adapters_postgres::PgPreferences)) {
+        let (database, pool) = pool().await;
+        (
+            database,
+            (
+                PgUsers::new(pool.clone()),
+                adapters_postgres::PgPreferences::new(pool),
+            ),
+        )
+    }
+
+    pub async fn templates() -> (TestDatabase, adapters_postgres::PgTemplates) {
+        let (database, pool) = pool().await;
+        (database, adapters_postgres::PgTemplates::new(pool))
+    }
+
+    pub async fn queue() -> (
+        TestDatabase,
+        (
+            PgUsers,
+            adapters_postgres::PgNotifications,
+            adapters_postgres::PgDeliveries,
+        ),
+    ) {
+        let (database, pool) = pool().await;
+        (
+            database,
+            (
+                PgUsers::new(pool.clone()),
+                adapters_postgres::PgNotifications::new(pool.clone()),
+                adapters_postgres::PgDeliveries::new(pool),
+            ),
+        )
     }
 
     pub async fn users() -> (TestDatabase, PgUsers) {

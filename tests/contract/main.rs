@@ -26,5 +26,6 @@ macro_rules! contract {
 mod chat;
 mod fixtures;
 mod health;
+mod notifications;
 mod refresh_tokens;
 mod users;
