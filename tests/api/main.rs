@@ -6,6 +6,7 @@ mod accounts;
 mod attachments;
 mod chat_rest;
 mod errors;
+mod notifications_inbox;
 mod operations;
 mod tokens;
 mod users;

@@ -257,6 +257,41 @@ impl TestApp {
             .unwrap()
     }
 
+    /// PUT JSON with a bearer token.
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An admin sends `recipient` a notification: `body` plus `recipient_id`; returns it (201).
+    pub async fn notify(&self, admin: &TestUser, recipient: i64, body: Value) -> Value {
+        let mut body = body;
+        body["recipient_id"] = json!(recipient);
+        self.post(
+            "/api/notifications/send_notification/",
+            &admin.access,
+            &body,
+        )
+        .await
+        .json_with(201)
+        .await
+    }
+
+    /// A `system_alert` for `recipient` with this headline; returns it.
+    pub async fn alert(&self, admin: &TestUser, recipient: i64, headline: &str) -> Value {
+        self.notify(
+            admin,
+            recipient,
+            json!({"notification_type": "system_alert", "context": {"headline": headline, "text": "details"}}),
+        )
+        .await
+    }
+
     /// POST JSON without credentials.
     pub async fn post_anonymous(&self, path: &str, body: &Value) -> reqwest::Response {
         self.client

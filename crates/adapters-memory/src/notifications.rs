@@ -485,6 +485,7 @@ impl DeliveryQueue for MemoryDeliveries {
                 attempts: e.attempts,
                 last_error: e.last_error.clone(),
                 delivered_at: e.delivered_at,
+                not_before: e.not_before,
             })
             .collect())
     }

@@ -749,6 +749,7 @@ struct DeliveryRow {
     attempts: i32,
     last_error: Option<String>,
     delivered_at: Option<DateTime<Utc>>,
+    not_before: DateTime<Utc>,
 }
 
 impl DeliveryRow {
@@ -777,6 +778,7 @@ impl DeliveryRow {
             attempts: u32::try_from(self.attempts).unwrap_or(0),
             last_error: self.last_error,
             delivered_at: self.delivered_at,
+            not_before: self.not_before,
         })
     }
 }
@@ -821,7 +823,7 @@ impl DeliveryQueue for PgDeliveries {
                           WHERE state = 'pending' AND not_before <= $1 \
                             AND (leased_until IS NULL OR leased_until <= $1) \
                           ORDER BY not_before, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, notification_id, recipient_id, channel, payload, state, attempts, last_error, delivered_at",
+             RETURNING id, notification_id, recipient_id, channel, payload, state, attempts, last_error, delivered_at, not_before",
         )
         .bind::<diesel::sql_types::Timestamptz, _>(now)
         .bind::<diesel::sql_types::Timestamptz, _>(now + lease)

@@ -531,7 +531,29 @@ impl<P: Ports> NotificationService<P> {
         let recipient = UserId::new(recipient)
             .map_err(|_| AppError::invalid("recipient_id", "no such user"))?;
         let request = self.parse_send(admin, recipient, input)?;
+        self.check_named_template(&request).await?;
         Ok(self.notify(request).await?.0)
+    }
+
+    /// A named template must exist and render the requested type, even when an explicit title
+    /// and message make rendering unnecessary: a typo is an error, not a silent fallback.
+    async fn check_named_template(&self, request: &Notify) -> Result<(), AppError> {
+        let Some(name) = &request.template else {
+            return Ok(());
+        };
+        match self.adapters.templates.get(name).await {
+            Ok(template) if template.kind == request.kind => Ok(()),
+            Ok(template) => Err(AppError::invalid(
+                "template",
+                format!(
+                    "renders {}, not {}",
+                    template.kind.as_str(),
+                    request.kind.as_str()
+                ),
+            )),
+            Err(PortError::NotFound) => Err(AppError::invalid("template", "no such template")),
+            Err(e) => Err(AppError::from_port("template")(e)),
+        }
     }
 
     fn parse_send(
@@ -627,6 +649,7 @@ impl<P: Ports> NotificationService<P> {
         }
         // Validate once with a placeholder recipient.
         let template = self.parse_send(admin, admin.id, input)?;
+        self.check_named_template(&template).await?;
         let total = match &audience {
             Audience::Users(ids) => {
                 if ids.is_empty() {

@@ -248,6 +248,8 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
     /// When it was sent.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Not attempted before this (quiet hours, backoff).
+    pub not_before: DateTime<Utc>,
 }
 
 /// The durable queue of external deliveries: survives restarts; a claimed job is leased, so two

@@ -407,6 +407,8 @@ pub struct DeliveryDto {
     pub last_error: Option<String>,
     /// When sent.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Not attempted before this (the end of quiet hours, or a retry's backoff).
+    pub not_before: DateTime<Utc>,
 }
 
 /// The external deliveries of a notification (admins).
@@ -436,6 +438,7 @@ pub async fn deliveries<P: Ports>(
                 attempts: r.attempts,
                 last_error: r.last_error,
                 delivered_at: r.delivered_at,
+                not_before: r.not_before,
             })
             .collect(),
     ))
