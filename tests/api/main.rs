@@ -7,6 +7,7 @@ mod attachments;
 mod chat_rest;
 mod errors;
 mod notifications_inbox;
+mod notifications_live;
 mod operations;
 mod tokens;
 mod users;
