@@ -8,6 +8,7 @@ mod chat_rest;
 mod errors;
 mod notifications_inbox;
 mod notifications_live;
+mod notifications_preferences;
 mod operations;
 mod tokens;
 mod users;
