@@ -9,6 +9,7 @@ mod errors;
 mod notifications_inbox;
 mod notifications_live;
 mod notifications_preferences;
+mod notifications_templates;
 mod operations;
 mod tokens;
 mod users;

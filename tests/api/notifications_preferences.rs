@@ -142,8 +142,8 @@ both_backends! {
             (json!({"quiet_hours_start": "25:00", "quiet_hours_end": "07:00"}), "quiet_hours_start"),
             (json!({"quiet_hours_start": "22:00"}), "quiet_hours_start"),
             (json!({"quiet_hours_enabled": true}), "quiet_hours_enabled"),
-            (json!({"channels": {"gossip": {"email": true}}}), "category"),
-            (json!({"channels": {"messages": {"pigeon": true}}}), "channel"),
+            (json!({"channels": {"gossip": {"email": true}}}), "channels"),
+            (json!({"channels": {"messages": {"pigeon": true}}}), "channels"),
             (json!({"email_messages": false, "timezone": "Nowhere"}), "timezone"),
         ];
         for (body, field) in cases {

@@ -567,7 +567,7 @@ impl<P: Ports> NotificationService<P> {
         let template = input
             .template
             .as_deref()
-            .map(TemplateName::parse)
+            .map(|raw| TemplateName::parse(raw).map_err(|e| e.named("template")))
             .map(|r| errors.collect(r))
             .unwrap_or(None);
         let priority = input
@@ -1046,11 +1046,15 @@ impl<P: Ports> NotificationService<P> {
             }
         }
         for (category, channels) in &input.channels {
-            let Some(category) = errors.collect(Category::parse(category)) else {
+            let Some(category) =
+                errors.collect(Category::parse(category).map_err(|e| e.named("channels")))
+            else {
                 continue;
             };
             for (channel, on) in channels {
-                if let Some(channel) = errors.collect(Channel::parse(channel)) {
+                if let Some(channel) =
+                    errors.collect(Channel::parse(channel).map_err(|e| e.named("channels")))
+                {
                     preferences.set(category, channel, *on);
                 }
             }
@@ -1185,7 +1189,9 @@ impl<P: Ports> NotificationService<P> {
             10_000,
         );
         let priority = match (&input.default_priority, base) {
-            (Some(raw), _) => errors.collect(Priority::parse(raw)),
+            (Some(raw), _) => {
+                errors.collect(Priority::parse(raw).map_err(|e| e.named("default_priority")))
+            }
             (None, Some(b)) => Some(b.default_priority),
             (None, None) => Some(Priority::Medium),
         };

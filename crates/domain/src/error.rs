@@ -20,6 +20,12 @@ impl ValidationError {
             message: message.into(),
         }
     }
+
+    /// The same failure reported under the name the request used (`default_priority` for a
+    /// value parsed as a priority).
+    pub fn named(self, field: &'static str) -> Self {
+        Self { field, ..self }
+    }
 }
 
 /// Every failing field of one request, each with all of its messages, in a stable order.
