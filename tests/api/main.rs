@@ -6,6 +6,7 @@ mod accounts;
 mod attachments;
 mod chat_rest;
 mod errors;
+mod notifications_broadcast;
 mod notifications_inbox;
 mod notifications_live;
 mod notifications_preferences;

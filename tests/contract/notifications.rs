@@ -333,7 +333,7 @@ async fn preferences_default_and_round_trip(
     adapters: (impl UserRepository, impl PreferenceRepository),
 ) {
     let (users, prefs) = adapters;
-    let u = people(&users, &[Role::Client]).await;
+    let u = people(&users, &[Role::Client, Role::Cleaner]).await;
     assert_eq!(prefs.get(u[0]).await.unwrap(), Preferences::default());
     let mut changed = Preferences::default();
     changed.timezone = parse_timezone("Europe/Athens").unwrap();
@@ -344,6 +344,16 @@ async fn preferences_default_and_round_trip(
     changed.set(Category::Messages, Channel::Email, false);
     prefs.put(u[0], &changed).await.unwrap();
     assert_eq!(prefs.get(u[0]).await.unwrap(), changed);
+    // In the order asked, with the defaults for whoever never saved any, repeats included.
+    assert_eq!(
+        prefs.get_many(&[u[1], u[0], u[1]]).await.unwrap(),
+        [
+            Preferences::default(),
+            changed.clone(),
+            Preferences::default()
+        ]
+    );
+    assert!(prefs.get_many(&[]).await.unwrap().is_empty());
     changed.quiet_hours = None;
     changed.quiet_hours_enabled = false;
     prefs.put(u[0], &changed).await.unwrap();

@@ -210,6 +210,107 @@ impl TestApp {
         room.id.get()
     }
 
+    /// Creates `count` active users of `role` directly in the server's storage — platform
+    /// users, without passwords, so thousands take moments — and returns their ids.
+    pub async fn bulk_users(&self, role: &str, count: usize) -> Vec<i64> {
+        use ports::UserRepository;
+        let tag = crate::unique();
+        if let Some(adapters) = &self.memory {
+            let role = domain::user::Role::parse(role).unwrap();
+            let mut ids = Vec::with_capacity(count);
+            for i in 0..count {
+                let id = 50_000_000 + i64::try_from(i).unwrap();
+                let user = adapters
+                    .users
+                    .ensure_external(domain::user::ExternalUser {
+                        id: domain::user::UserId::new(id).unwrap(),
+                        username: domain::user::Username::parse(&format!("bulk_{tag}_{i}"))
+                            .unwrap(),
+                        email: None,
+                        role,
+                    })
+                    .await
+                    .unwrap();
+                ids.push(user.id.get());
+            }
+            return ids;
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.connection().await;
+        let rows: Vec<Id> = diesel::sql_query(
+            "INSERT INTO users (username, role) \
+             SELECT 'bulk_' || $1 || '_' || g, $2 FROM generate_series(1, $3) AS g RETURNING id",
+        )
+        .bind::<diesel::sql_types::Text, _>(tag)
+        .bind::<diesel::sql_types::Text, _>(role)
+        .bind::<diesel::sql_types::Integer, _>(i32::try_from(count).unwrap())
+        .get_results(&mut conn)
+        .await
+        .unwrap();
+        rows.into_iter().map(|r| r.id).collect()
+    }
+
+    /// How many unread notifications each of these users has, read from storage (not through
+    /// the API), in the order given.
+    pub async fn stored_unread(&self, ids: &[i64]) -> Vec<i64> {
+        use ports::NotificationRepository;
+        if let Some(adapters) = &self.memory {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let user = domain::user::UserId::new(*id).unwrap();
+                out.push(
+                    adapters
+                        .notifications
+                        .unread_count(user, chrono::Utc::now())
+                        .await
+                        .unwrap(),
+                );
+            }
+            return out;
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            recipient_id: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            unread: i64,
+        }
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.connection().await;
+        let rows: Vec<Count> = diesel::sql_query(
+            "SELECT recipient_id, count(*) AS unread FROM notifications \
+             WHERE recipient_id = ANY($1) AND read_at IS NULL GROUP BY recipient_id",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+        .get_results(&mut conn)
+        .await
+        .unwrap();
+        let by_user: std::collections::HashMap<i64, i64> = rows
+            .into_iter()
+            .map(|r| (r.recipient_id, r.unread))
+            .collect();
+        ids.iter()
+            .map(|id| by_user.get(id).copied().unwrap_or(0))
+            .collect()
+    }
+
+    /// A direct connection to the test database (PostgreSQL backend only).
+    pub async fn connection(&self) -> diesel_async::AsyncPgConnection {
+        use diesel_async::AsyncConnection;
+        let database = self
+            .database
+            .as_ref()
+            .expect("a PostgreSQL test app has a database");
+        diesel_async::AsyncPgConnection::establish(database.url())
+            .await
+            .unwrap()
+    }
+
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)

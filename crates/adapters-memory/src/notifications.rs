@@ -241,6 +241,14 @@ impl PreferenceRepository for MemoryPreferences {
         Ok(lock(&self.state).get(&user).cloned().unwrap_or_default())
     }
 
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<Preferences>, PortError> {
+        let state = lock(&self.state);
+        Ok(users
+            .iter()
+            .map(|u| state.get(u).cloned().unwrap_or_default())
+            .collect())
+    }
+
     async fn put(&self, user: UserId, preferences: &Preferences) -> Result<(), PortError> {
         lock(&self.state).insert(user, preferences.clone());
         Ok(())

@@ -1,6 +1,7 @@
 //! User accounts, in memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -13,26 +14,36 @@ use crate::lock::lock;
 #[derive(Debug, Default)]
 struct State {
     users: BTreeMap<UserId, (User, Option<PasswordHash>)>,
+    /// Lower-cased e-mail → holder, so uniqueness checks do not scan every user.
+    emails: HashMap<String, UserId>,
+    /// Lower-cased username → holder.
+    usernames: HashMap<String, UserId>,
     last_id: i64,
 }
 
 impl State {
     fn holder_of_email(&self, email: &str) -> Option<UserId> {
-        let email = email.to_lowercase();
-        self.users.values().find_map(|(user, _)| {
-            user.email
-                .as_ref()
-                .filter(|e| e.as_str().to_lowercase() == email)
-                .map(|_| user.id)
-        })
+        self.emails.get(&email.to_lowercase()).copied()
     }
 
     fn holder_of_username(&self, username: &str) -> Option<UserId> {
-        let username = username.to_lowercase();
-        self.users
-            .values()
-            .find(|(user, _)| user.username.as_str().to_lowercase() == username)
-            .map(|(user, _)| user.id)
+        self.usernames.get(&username.to_lowercase()).copied()
+    }
+
+    /// Stores a user (new or replaced), keeping the indexes in step.
+    fn put(&mut self, user: User, password: Option<PasswordHash>) {
+        if let Some((old, _)) = self.users.get(&user.id) {
+            if let Some(email) = &old.email {
+                self.emails.remove(&email.as_str().to_lowercase());
+            }
+            self.usernames.remove(&old.username.as_str().to_lowercase());
+        }
+        if let Some(email) = &user.email {
+            self.emails.insert(email.as_str().to_lowercase(), user.id);
+        }
+        self.usernames
+            .insert(user.username.as_str().to_lowercase(), user.id);
+        self.users.insert(user.id, (user, password));
     }
 
     fn next_id(&mut self) -> Result<UserId, PortError> {
@@ -67,7 +78,7 @@ impl UserRepository for MemoryUsers {
             is_active: true,
             created_at: Utc::now(),
         };
-        state.users.insert(user.id, (user.clone(), Some(password)));
+        state.put(user.clone(), Some(password));
         Ok(user)
     }
 
@@ -125,7 +136,7 @@ impl UserRepository for MemoryUsers {
             created_at: Utc::now(),
         };
         state.last_id = state.last_id.max(user.id.get());
-        state.users.insert(user.id, (user.clone(), None));
+        state.put(user.clone(), None);
         Ok(user)
     }
 
@@ -147,7 +158,7 @@ impl UserRepository for MemoryUsers {
             Some(id) => id,
             None => state.next_id()?,
         };
-        let user = match state.users.remove(&id) {
+        let user = match state.users.get(&id).cloned() {
             Some((mut user, _)) => {
                 user.role = Role::Admin;
                 user.is_active = true;
@@ -167,7 +178,7 @@ impl UserRepository for MemoryUsers {
                 created_at: Utc::now(),
             },
         };
-        state.users.insert(id, (user.clone(), Some(password)));
+        state.put(user.clone(), Some(password));
         Ok(user)
     }
 
@@ -178,12 +189,12 @@ impl UserRepository for MemoryUsers {
         limit: usize,
     ) -> Result<Vec<UserId>, PortError> {
         let state = lock(&self.state);
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         Ok(state
             .users
-            .values()
-            .map(|(user, _)| user)
+            .range((from, Bound::Unbounded))
+            .map(|(_, (user, _))| user)
             .filter(|u| u.is_active && role.is_none_or(|r| u.role == r))
-            .filter(|u| after.is_none_or(|a| u.id > a))
             .take(limit)
             .map(|u| u.id)
             .collect())

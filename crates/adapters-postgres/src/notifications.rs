@@ -141,6 +141,68 @@ fn notifications_of(rows: Vec<NotificationRow>) -> Result<Vec<Notification>, Por
 
 const DEDUPE_RULES: &[(&str, &str)] = &[("notifications_dedupe_key", "dedupe")];
 
+/// A row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = notifications)]
+struct NewRow<'a> {
+    recipient_id: i64,
+    seq: i64,
+    sender_id: Option<i64>,
+    kind: &'a str,
+    title: &'a str,
+    message: &'a str,
+    priority: &'a str,
+    object_kind: Option<&'a str>,
+    object_id: Option<i64>,
+    action_url: Option<&'a str>,
+    metadata: serde_json::Value,
+    expires_at: Option<DateTime<Utc>>,
+    dedupe_key: Option<&'a str>,
+    silent: bool,
+}
+
+impl<'a> NewRow<'a> {
+    fn new(new: &'a NewNotification, seq: i64) -> Self {
+        Self {
+            recipient_id: new.recipient.get(),
+            seq,
+            sender_id: new.sender.map(UserId::get),
+            kind: new.kind.as_str(),
+            title: &new.title,
+            message: &new.message,
+            priority: new.priority.as_str(),
+            object_kind: new.object.as_ref().map(|o| o.kind.as_str()),
+            object_id: new.object.as_ref().map(|o| o.id),
+            action_url: new.action_url.as_ref().map(ActionUrl::as_str),
+            metadata: serde_json::Value::Object(new.metadata.clone()),
+            expires_at: new.expires_at,
+            dedupe_key: new.dedupe_key.as_deref(),
+            silent: new.silent,
+        }
+    }
+}
+
+/// Rows per INSERT statement: 14 parameters each stays far below PostgreSQL's 65535.
+const INSERT_CHUNK: usize = 1000;
+
+/// Inserts notifications for distinct recipients with the given inbox seqs, a thousand rows per
+/// statement, and returns the stored rows by recipient.
+async fn insert_many(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<NewRow<'_>>,
+) -> Result<HashMap<i64, NotificationRow>, diesel::result::Error> {
+    let mut out = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let stored: Vec<NotificationRow> = diesel::insert_into(notifications::table)
+            .values(chunk)
+            .returning(NotificationRow::as_returning())
+            .get_results(conn)
+            .await?;
+        out.extend(stored.into_iter().map(|r| (r.recipient_id, r)));
+    }
+    Ok(out)
+}
+
 /// Inserts one notification with the given inbox seq.
 async fn insert_one(
     conn: &mut AsyncPgConnection,
@@ -148,22 +210,7 @@ async fn insert_one(
     seq: i64,
 ) -> Result<NotificationRow, diesel::result::Error> {
     diesel::insert_into(notifications::table)
-        .values((
-            notifications::recipient_id.eq(new.recipient.get()),
-            notifications::seq.eq(seq),
-            notifications::sender_id.eq(new.sender.map(UserId::get)),
-            notifications::kind.eq(new.kind.as_str()),
-            notifications::title.eq(&new.title),
-            notifications::message.eq(&new.message),
-            notifications::priority.eq(new.priority.as_str()),
-            notifications::object_kind.eq(new.object.as_ref().map(|o| o.kind.as_str())),
-            notifications::object_id.eq(new.object.as_ref().map(|o| o.id)),
-            notifications::action_url.eq(new.action_url.as_ref().map(ActionUrl::as_str)),
-            notifications::metadata.eq(serde_json::Value::Object(new.metadata.clone())),
-            notifications::expires_at.eq(new.expires_at),
-            notifications::dedupe_key.eq(new.dedupe_key.as_deref()),
-            notifications::silent.eq(new.silent),
-        ))
+        .values(NewRow::new(new, seq))
         .returning(NotificationRow::as_returning())
         .get_result(conn)
         .await
@@ -301,15 +348,26 @@ impl NotificationRepository for PgNotifications {
                         } else {
                             advance_heads(conn, &fresh).await?
                         };
+                        let rows: Vec<NewRow<'_>> = notifications_in
+                            .iter()
+                            .filter(|n| !existing_rows.contains_key(&n.recipient.get()))
+                            .map(|n| {
+                                let seq = heads.get(&n.recipient.get()).copied().unwrap_or(1);
+                                NewRow::new(n, seq)
+                            })
+                            .collect();
+                        let mut inserted = insert_many(conn, rows).await?;
                         let mut out = Vec::with_capacity(notifications_in.len());
                         for n in &notifications_in {
                             let recipient = n.recipient.get();
                             if let Some(row) = existing_rows.remove(&recipient) {
                                 out.push((row, false));
-                                continue;
+                            } else if let Some(row) = inserted.remove(&recipient) {
+                                out.push((row, true));
+                            } else {
+                                // Only a repeated recipient (outside the contract) lands here.
+                                return Err(diesel::result::Error::RollbackTransaction);
                             }
-                            let seq = heads.get(&recipient).copied().unwrap_or(1);
-                            out.push((insert_one(conn, n, seq).await?, true));
                         }
                         Ok(out)
                     },
@@ -514,12 +572,40 @@ impl NotificationRepository for PgNotifications {
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = notification_preferences, check_for_backend(diesel::pg::Pg))]
 struct PreferenceRow {
+    user_id: i64,
     timezone: String,
     inapp_all: bool,
     quiet_hours_enabled: bool,
     quiet_hours_start: Option<NaiveTime>,
     quiet_hours_end: Option<NaiveTime>,
     channels: serde_json::Value,
+}
+
+impl PreferenceRow {
+    fn into_preferences(self) -> Result<Preferences, PortError> {
+        let row = self;
+        let mut preferences = Preferences::default();
+        preferences.timezone = parse_timezone(&row.timezone).map_err(PortError::unexpected)?;
+        preferences.inapp_all = row.inapp_all;
+        preferences.quiet_hours_enabled = row.quiet_hours_enabled;
+        preferences.quiet_hours = match (row.quiet_hours_start, row.quiet_hours_end) {
+            (Some(start), Some(end)) => Some(QuietHours { start, end }),
+            _ => None,
+        };
+        for category in Category::ALL {
+            for channel in Channel::ALL {
+                if let Some(on) = row
+                    .channels
+                    .get(category.as_str())
+                    .and_then(|c| c.get(channel.as_str()))
+                    .and_then(serde_json::Value::as_bool)
+                {
+                    preferences.set(category, channel, on);
+                }
+            }
+        }
+        Ok(preferences)
+    }
 }
 
 fn channels_json(preferences: &Preferences) -> serde_json::Value {
@@ -545,30 +631,29 @@ impl PreferenceRepository for PgPreferences {
             .await
             .optional()
             .map_err(db)?;
-        let Some(row) = row else {
-            return Ok(Preferences::default());
-        };
-        let mut preferences = Preferences::default();
-        preferences.timezone = parse_timezone(&row.timezone).map_err(PortError::unexpected)?;
-        preferences.inapp_all = row.inapp_all;
-        preferences.quiet_hours_enabled = row.quiet_hours_enabled;
-        preferences.quiet_hours = match (row.quiet_hours_start, row.quiet_hours_end) {
-            (Some(start), Some(end)) => Some(QuietHours { start, end }),
-            _ => None,
-        };
-        for category in Category::ALL {
-            for channel in Channel::ALL {
-                if let Some(on) = row
-                    .channels
-                    .get(category.as_str())
-                    .and_then(|c| c.get(channel.as_str()))
-                    .and_then(serde_json::Value::as_bool)
-                {
-                    preferences.set(category, channel, on);
-                }
-            }
+        row.map_or_else(
+            || Ok(Preferences::default()),
+            PreferenceRow::into_preferences,
+        )
+    }
+
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<Preferences>, PortError> {
+        let mut conn = conn(&self.pool).await?;
+        let ids: Vec<i64> = users.iter().map(|u| u.get()).collect();
+        let rows: Vec<PreferenceRow> = notification_preferences::table
+            .filter(notification_preferences::user_id.eq_any(&ids))
+            .select(PreferenceRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db)?;
+        let mut by_user = HashMap::with_capacity(rows.len());
+        for row in rows {
+            by_user.insert(row.user_id, row.into_preferences()?);
         }
-        Ok(preferences)
+        Ok(ids
+            .iter()
+            .map(|id| by_user.remove(id).unwrap_or_default())
+            .collect())
     }
 
     async fn put(&self, user: UserId, preferences: &Preferences) -> Result<(), PortError> {

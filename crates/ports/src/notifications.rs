@@ -112,6 +112,13 @@ pub trait PreferenceRepository: Clone + Send + Sync + 'static {
     /// The user's preferences.
     fn get(&self, user: UserId) -> impl Future<Output = Result<Preferences, PortError>> + Send;
 
+    /// The preferences of several users at once (a broadcast batch), in the order asked; the
+    /// defaults for those who never changed theirs.
+    fn get_many(
+        &self,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<Vec<Preferences>, PortError>> + Send;
+
     /// Replaces the user's preferences.
     fn put(
         &self,
