@@ -7,6 +7,7 @@ mod attachments;
 mod chat_rest;
 mod errors;
 mod notifications_broadcast;
+mod notifications_delivery;
 mod notifications_inbox;
 mod notifications_live;
 mod notifications_preferences;

@@ -58,6 +58,7 @@ pub struct TestApp {
     /// The settings the server runs with.
     pub settings: Settings,
     handle: ServerHandle,
+    running: tokio::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     database: Option<TestDatabase>,
     memory: Option<app::Adapters<server::wiring::MemoryPorts>>,
 }
@@ -146,7 +147,7 @@ impl TestApp {
         .unwrap_or_else(|e| panic!("the server did not start: {e}"));
         let port = application.port();
         let handle = application.handle();
-        tokio::spawn(application.run_until_stopped());
+        let running = tokio::spawn(application.run_until_stopped());
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
@@ -154,6 +155,7 @@ impl TestApp {
             backend,
             settings,
             handle,
+            running: tokio::sync::Mutex::new(Some(running)),
             database,
             memory,
         }
@@ -311,6 +313,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Stops this server and starts another with the same settings on the same database — a
+    /// restart, as a deployment does it.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let database = self.database.take();
+        Self::start(self.backend, self.settings.clone(), database).await
+    }
+
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
@@ -324,6 +334,10 @@ impl TestApp {
     /// Stops the server, letting in-flight requests finish.
     pub async fn stop(&self) {
         self.handle.stop(true).await;
+        // And its background work (the delivery worker finishes what it claimed).
+        if let Some(running) = self.running.lock().await.take() {
+            running.await.unwrap().unwrap();
+        }
     }
 
     /// GET with a bearer token.

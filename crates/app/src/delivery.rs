@@ -113,13 +113,26 @@ impl<P: Ports> DeliveryWorker<P> {
         }
     }
 
-    /// Runs until the task is aborted.
-    pub async fn run(self) {
+    /// Runs until `stop` turns true (or its sender is dropped). A batch already claimed is
+    /// finished first, so a graceful shutdown never leaves a job sent but unrecorded — which a
+    /// later instance would send again when its lease ran out.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
+            if *stop.borrow() {
+                break;
+            }
             if self.run_once().await == 0 {
-                tokio::time::sleep(self.settings.poll).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.poll) => {}
+                    changed = stop.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                    }
+                }
             }
         }
+        tracing::debug!("the delivery worker stopped");
     }
 }
 

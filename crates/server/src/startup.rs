@@ -74,8 +74,38 @@ pub struct Application {
     address: SocketAddr,
     storage: Storage,
     server: Server,
-    background: Vec<JoinHandle<()>>,
+    background: Background,
     sessions: Sessions,
+}
+
+/// Work that runs beside the HTTP server.
+struct Background {
+    /// Periodic chores, aborted at shutdown.
+    chores: Vec<JoinHandle<()>>,
+    /// The delivery worker, asked to stop and given time to finish what it claimed.
+    deliveries: JoinHandle<()>,
+    stop_deliveries: tokio::sync::watch::Sender<bool>,
+    /// How long the worker may take to finish.
+    drain: Duration,
+}
+
+impl Background {
+    async fn shutdown(self) {
+        for chore in self.chores {
+            chore.abort();
+        }
+        let _ = self.stop_deliveries.send(true);
+        let mut deliveries = self.deliveries;
+        if tokio::time::timeout(self.drain, &mut deliveries)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "deliveries in flight did not finish in time; their leases will hand them to the next worker"
+            );
+            deliveries.abort();
+        }
+    }
 }
 
 /// Closes every live session with a code and reason.
@@ -254,9 +284,7 @@ impl Application {
     /// Serves until stopped through [`Application::handle`], then stops background work.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        for task in self.background {
-            task.abort();
-        }
+        self.background.shutdown().await;
         tracing::info!("stopped");
         result
     }
@@ -267,14 +295,26 @@ async fn serve<P: Ports>(
     adapters: Adapters<P>,
     settings: &Settings,
     listener: TcpListener,
-) -> Result<(Server, Vec<JoinHandle<()>>, Sessions), StartupError> {
+) -> Result<(Server, Background, Sessions), StartupError> {
     let adapters_for_worker = adapters.clone();
     let services = Services::new(adapters, app_settings(settings));
     bootstrap_admin(&services, settings).await?;
-    let background = vec![
-        spawn_refresh_token_purge(services.clone()),
-        tokio::spawn(DeliveryWorker::new(adapters_for_worker, delivery_settings(settings)).run()),
-    ];
+    let (stop_deliveries, stop) = tokio::sync::watch::channel(false);
+    let background = Background {
+        chores: vec![spawn_refresh_token_purge(services.clone())],
+        deliveries: tokio::spawn(
+            DeliveryWorker::new(adapters_for_worker, delivery_settings(settings)).run(stop),
+        ),
+        stop_deliveries,
+        // Every claimed job gets its one attempt, each bounded by the delivery timeout.
+        drain: {
+            let n = &settings.notifications;
+            let rounds = n.delivery_batch.div_ceil(n.delivery_concurrency.max(1));
+            Duration::from_millis(n.delivery_timeout_ms)
+                .saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX))
+                .saturating_add(Duration::from_secs(1))
+        },
+    };
     let hub = services.hub.clone();
     let sessions = Sessions {
         close_all: Arc::new({
