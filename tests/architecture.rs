@@ -106,6 +106,10 @@ fn the_application_core_knows_no_adapter() {
             "api-actix",
             "jsonwebtoken",
             "argon2",
+            "lettre",
+            "minijinja",
+            "reqwest",
+            "http-client",
         ],
     );
 }
@@ -121,17 +125,24 @@ fn the_http_gateway_knows_no_database_driver() {
             "deadpool",
             "tokio-postgres",
             "adapters",
+            "lettre",
         ],
     );
 }
 
 #[test]
 fn adapters_do_not_depend_on_each_other_or_the_gateway() {
-    for adapter in ["adapters-memory", "adapters-postgres", "adapters-redis"] {
+    for adapter in [
+        "adapters-memory",
+        "adapters-postgres",
+        "adapters-redis",
+        "adapters-delivery",
+    ] {
         let others: Vec<&str> = [
             "adapters-memory",
             "adapters-postgres",
             "adapters-redis",
+            "adapters-delivery",
             "api-actix",
             "app",
             "actix-web",
