@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod chat;
 pub mod error;
+pub mod job;
 pub mod notification;
 pub mod password;
 pub mod user;
