@@ -1,6 +1,6 @@
 //! The job-event rules, row by row.
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, json};
 
 use super::*;
@@ -15,7 +15,7 @@ fn uid(raw: i64) -> UserId {
     UserId::new(raw).unwrap()
 }
 
-fn now() -> chrono::DateTime<Utc> {
+fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap()
 }
 
