@@ -18,8 +18,8 @@ use ports::{
 
 use crate::lock::lock;
 
-#[derive(Debug, Default)]
-struct State {
+#[derive(Debug, Clone, Default)]
+pub(crate) struct State {
     rooms: BTreeMap<RoomId, Room>,
     members: HashMap<RoomId, BTreeMap<UserId, Participant>>,
     rooms_of_user: BTreeMap<UserId, BTreeSet<RoomId>>,
@@ -118,6 +118,112 @@ impl State {
         self.rooms.get(&id).ok_or(PortError::NotFound)
     }
 
+    /// Appends a message (see [`ChatRepository::append_message`]).
+    pub(crate) fn append(&mut self, new: NewMessage) -> Result<Appended, PortError> {
+        let room = self.room(new.room_id)?.clone();
+        if let Some(key) = &new.client_msg_id
+            && let Some(id) = self.client_ids.get(&(new.room_id, new.sender, key.clone()))
+        {
+            let message = self.messages.get(id).cloned().ok_or(PortError::NotFound)?;
+            return Ok(Appended {
+                message,
+                created: false,
+            });
+        }
+        if room.state != RoomState::Active && new.sender.is_some() {
+            return Err(PortError::Conflict("room_state"));
+        }
+        self.last_message += 1;
+        let now = Utc::now();
+        let message = Message {
+            id: MessageId::new(self.last_message).map_err(PortError::unexpected)?,
+            room_id: room.id,
+            seq: room.head_seq.next(),
+            sender: new.sender,
+            kind: new.kind,
+            content: new.content.as_str().to_owned(),
+            attachment: new.attachment,
+            reply_to: new.reply_to,
+            client_msg_id: new.client_msg_id.clone(),
+            created_at: now,
+            edited_at: None,
+            deleted_at: None,
+        };
+        if let Some(key) = new.client_msg_id {
+            self.client_ids
+                .insert((room.id, new.sender, key), message.id);
+        }
+        self.messages.insert(message.id, message.clone());
+        self.room_messages
+            .entry(room.id)
+            .or_default()
+            .push(message.id);
+        if let Some(stored) = self.rooms.get_mut(&room.id) {
+            stored.head_seq = message.seq;
+            stored.last_message_preview = Some(new.content.preview(200));
+            stored.last_message_at = Some(now);
+        }
+        if let Some(sender) = new.sender
+            && let Some(member) = self.member_mut(room.id, sender)
+        {
+            member.last_read_seq = member.last_read_seq.max(message.seq);
+        }
+        Ok(Appended {
+            message,
+            created: true,
+        })
+    }
+
+    /// The job room of `room.job`, created with `members` if missing (`true` when created).
+    pub(crate) fn job_room(
+        &mut self,
+        room: NewRoom,
+        members: Vec<(UserId, ParticipantRole)>,
+    ) -> Result<(Room, bool), PortError> {
+        let Some(job) = room.job else {
+            return Err(PortError::unexpected("a job room needs a job key"));
+        };
+        if let Some(id) = self.job_rooms.get(&(job.job_id, job.cleaner)) {
+            return Ok((self.room(*id)?.clone(), false));
+        }
+        Ok((self.insert_room(room, members)?, true))
+    }
+
+    /// The job room of this job and cleaner, if it exists.
+    pub(crate) fn job_room_of(&self, job_id: i64, cleaner: UserId) -> Option<Room> {
+        let id = self.job_rooms.get(&(job_id, cleaner))?;
+        self.rooms.get(id).cloned()
+    }
+
+    /// Adds a member unless present (`true` when added).
+    pub(crate) fn ensure_member(&mut self, room: RoomId, user: UserId) -> Result<bool, PortError> {
+        self.room(room)?;
+        if self.member(room, user).is_some() {
+            return Ok(false);
+        }
+        self.insert_member(room, user, ParticipantRole::Member, Utc::now());
+        Ok(true)
+    }
+
+    /// Removes a member. Errors: `NotFound` when not a member.
+    pub(crate) fn remove_member(&mut self, room: RoomId, user: UserId) -> Result<(), PortError> {
+        self.members
+            .get_mut(&room)
+            .and_then(|m| m.remove(&user))
+            .ok_or(PortError::NotFound)?;
+        if let Some(rooms) = self.rooms_of_user.get_mut(&user) {
+            rooms.remove(&room);
+        }
+        Ok(())
+    }
+
+    /// Sets a room's state.
+    pub(crate) fn set_state(&mut self, id: RoomId, state: RoomState) -> Result<Room, PortError> {
+        let room = self.rooms.get_mut(&id).ok_or(PortError::NotFound)?;
+        room.state = state;
+        Ok(room.clone())
+    }
+
     fn unread(&self, room: RoomId, user: UserId) -> i64 {
         let Some(member) = self.member(room, user) else {
             return 0;
@@ -141,7 +247,7 @@ impl State {
 /// The chat store.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryChat {
-    state: Arc<Mutex<State>>,
+    pub(crate) state: Arc<Mutex<State>>,
 }
 
 impl ChatRepository for MemoryChat {
@@ -182,14 +288,7 @@ impl ChatRepository for MemoryChat {
         room: NewRoom,
         members: Vec<(UserId, ParticipantRole)>,
     ) -> Result<(Room, bool), PortError> {
-        let mut state = lock(&self.state);
-        let Some(job) = room.job else {
-            return Err(PortError::unexpected("a job room needs a job key"));
-        };
-        if let Some(id) = state.job_rooms.get(&(job.job_id, job.cleaner)) {
-            return Ok((state.room(*id)?.clone(), false));
-        }
-        Ok((state.insert_room(room, members)?, true))
+        lock(&self.state).job_room(room, members)
     }
 
     async fn get_or_create_public_room(
@@ -344,76 +443,11 @@ impl ChatRepository for MemoryChat {
     }
 
     async fn remove_participant(&self, room: RoomId, user: UserId) -> Result<(), PortError> {
-        let mut state = lock(&self.state);
-        state
-            .members
-            .get_mut(&room)
-            .and_then(|m| m.remove(&user))
-            .ok_or(PortError::NotFound)?;
-        if let Some(rooms) = state.rooms_of_user.get_mut(&user) {
-            rooms.remove(&room);
-        }
-        Ok(())
+        lock(&self.state).remove_member(room, user)
     }
 
     async fn append_message(&self, new: NewMessage) -> Result<Appended, PortError> {
-        let mut state = lock(&self.state);
-        let room = state.room(new.room_id)?.clone();
-        if let Some(key) = &new.client_msg_id
-            && let Some(id) = state
-                .client_ids
-                .get(&(new.room_id, new.sender, key.clone()))
-        {
-            let message = state.messages.get(id).cloned().ok_or(PortError::NotFound)?;
-            return Ok(Appended {
-                message,
-                created: false,
-            });
-        }
-        if room.state != RoomState::Active && new.sender.is_some() {
-            return Err(PortError::Conflict("room_state"));
-        }
-        state.last_message += 1;
-        let now = Utc::now();
-        let message = Message {
-            id: MessageId::new(state.last_message).map_err(PortError::unexpected)?,
-            room_id: room.id,
-            seq: room.head_seq.next(),
-            sender: new.sender,
-            kind: new.kind,
-            content: new.content.as_str().to_owned(),
-            attachment: new.attachment,
-            reply_to: new.reply_to,
-            client_msg_id: new.client_msg_id.clone(),
-            created_at: now,
-            edited_at: None,
-            deleted_at: None,
-        };
-        if let Some(key) = new.client_msg_id {
-            state
-                .client_ids
-                .insert((room.id, new.sender, key), message.id);
-        }
-        state.messages.insert(message.id, message.clone());
-        state
-            .room_messages
-            .entry(room.id)
-            .or_default()
-            .push(message.id);
-        if let Some(stored) = state.rooms.get_mut(&room.id) {
-            stored.head_seq = message.seq;
-            stored.last_message_preview = Some(new.content.preview(200));
-            stored.last_message_at = Some(now);
-        }
-        if let Some(sender) = new.sender
-            && let Some(member) = state.member_mut(room.id, sender)
-        {
-            member.last_read_seq = member.last_read_seq.max(message.seq);
-        }
-        Ok(Appended {
-            message,
-            created: true,
-        })
+        lock(&self.state).append(new)
     }
 
     async fn get_message(&self, id: MessageId) -> Result<Message, PortError> {

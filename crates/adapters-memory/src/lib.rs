@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod bus;
 pub mod chat;
 pub mod health;
+pub mod jobs;
 mod lock;
 pub mod notifications;
 pub mod refresh_tokens;
@@ -18,6 +19,7 @@ pub use attachments::MemoryAttachments;
 pub use bus::LocalBus;
 pub use chat::MemoryChat;
 pub use health::MemoryHealth;
+pub use jobs::MemoryJobs;
 pub use notifications::{
     MemoryDeliveries, MemoryNotifications, MemoryPreferences, MemoryTemplates,
 };

@@ -18,8 +18,8 @@ use ports::{
 
 use crate::lock::lock;
 
-#[derive(Debug, Default)]
-struct Inbox {
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inbox {
     state: BTreeMap<NotificationId, Notification>,
     heads: HashMap<UserId, Seq>,
     dedupe: HashMap<(UserId, String), NotificationId>,
@@ -27,7 +27,7 @@ struct Inbox {
 }
 
 impl Inbox {
-    fn insert(
+    pub(crate) fn insert(
         &mut self,
         new: NewNotification,
         now: DateTime<Utc>,
@@ -78,7 +78,7 @@ impl Inbox {
 /// Every inbox.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryNotifications {
-    inbox: Arc<Mutex<Inbox>>,
+    pub(crate) inbox: Arc<Mutex<Inbox>>,
 }
 
 impl NotificationRepository for MemoryNotifications {
@@ -375,32 +375,26 @@ struct Entry {
     delivered_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Default)]
-struct Queue {
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Queue {
     entries: BTreeMap<i64, Entry>,
     keys: HashMap<(NotificationId, &'static str), i64>,
     last_id: i64,
 }
 
-/// The delivery queue. Lost when the process exits (as is everything on the memory backend).
-#[derive(Debug, Clone, Default)]
-pub struct MemoryDeliveries {
-    queue: Arc<Mutex<Queue>>,
-}
-
-impl DeliveryQueue for MemoryDeliveries {
-    async fn enqueue(&self, jobs: Vec<NewDelivery>) -> Result<(), PortError> {
-        let mut queue = lock(&self.queue);
+impl Queue {
+    /// Adds jobs; one per (notification, channel).
+    pub(crate) fn push(&mut self, jobs: Vec<NewDelivery>) {
         for job in jobs {
             let key = (job.notification, job.channel.as_str());
-            if queue.keys.contains_key(&key) {
+            if self.keys.contains_key(&key) {
                 continue;
             }
-            queue.last_id += 1;
-            let id = queue.last_id;
-            queue.keys.insert(key, id);
+            self.last_id += 1;
+            let id = self.last_id;
+            self.keys.insert(key, id);
             let not_before = job.not_before;
-            queue.entries.insert(
+            self.entries.insert(
                 id,
                 Entry {
                     job,
@@ -413,9 +407,20 @@ impl DeliveryQueue for MemoryDeliveries {
                 },
             );
         }
+    }
+}
+
+/// The delivery queue. Lost when the process exits (as is everything on the memory backend).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDeliveries {
+    pub(crate) queue: Arc<Mutex<Queue>>,
+}
+
+impl DeliveryQueue for MemoryDeliveries {
+    async fn enqueue(&self, jobs: Vec<NewDelivery>) -> Result<(), PortError> {
+        lock(&self.queue).push(jobs);
         Ok(())
     }
-
     async fn claim(
         &self,
         now: DateTime<Utc>,

@@ -72,7 +72,7 @@ pg_store!(
 
 #[derive(Debug, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
-struct NotificationRow {
+pub(crate) struct NotificationRow {
     id: i64,
     recipient_id: i64,
     seq: i64,
@@ -94,7 +94,7 @@ struct NotificationRow {
 }
 
 impl NotificationRow {
-    fn into_notification(self) -> Result<Notification, PortError> {
+    pub(crate) fn into_notification(self) -> Result<Notification, PortError> {
         let id = self.id;
         let bad = move |e: domain::ValidationError| {
             PortError::unexpected(format!("stored notification {id} is invalid: {e}"))
@@ -269,6 +269,53 @@ fn not_expired(
     )
 }
 
+/// Stores one notification inside the caller's transaction: the stored one for a known dedupe
+/// key (`false`), otherwise a new row with the recipient's next inbox seq.
+pub(crate) async fn create_in(
+    conn: &mut AsyncPgConnection,
+    notification: &NewNotification,
+) -> Result<(NotificationRow, bool), diesel::result::Error> {
+    if let Some(key) = &notification.dedupe_key
+        && let Some(row) = existing(conn, notification.recipient, key).await?
+    {
+        return Ok((row, false));
+    }
+    let heads = advance_heads(conn, &[notification.recipient.get()]).await?;
+    let seq = heads
+        .get(&notification.recipient.get())
+        .copied()
+        .unwrap_or(1);
+    Ok((insert_one(conn, notification, seq).await?, true))
+}
+
+/// Queues deliveries inside the caller's transaction; one per (notification, channel).
+pub(crate) async fn enqueue_in(
+    conn: &mut AsyncPgConnection,
+    jobs: &[NewDelivery],
+) -> Result<(), diesel::result::Error> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let mut values = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let payload = serde_json::to_value(&job.payload)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        values.push((
+            notification_deliveries::notification_id.eq(job.notification.get()),
+            notification_deliveries::recipient_id.eq(job.recipient.get()),
+            notification_deliveries::channel.eq(job.channel.as_str()),
+            notification_deliveries::payload.eq(payload),
+            notification_deliveries::not_before.eq(job.not_before),
+        ));
+    }
+    diesel::insert_into(notification_deliveries::table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 impl NotificationRepository for PgNotifications {
     async fn create(
         &self,
@@ -277,17 +324,7 @@ impl NotificationRepository for PgNotifications {
         let mut conn = conn(&self.pool).await?;
         let attempt = conn
             .transaction::<(NotificationRow, bool), diesel::result::Error, _>(async |conn| {
-                if let Some(key) = &notification.dedupe_key
-                    && let Some(row) = existing(conn, notification.recipient, key).await?
-                {
-                    return Ok((row, false));
-                }
-                let heads = advance_heads(conn, &[notification.recipient.get()]).await?;
-                let seq = heads
-                    .get(&notification.recipient.get())
-                    .copied()
-                    .unwrap_or(1);
-                Ok((insert_one(conn, &notification, seq).await?, true))
+                create_in(conn, &notification).await
             })
             .await
             .map_err(|e| map_query_error(e, DEDUPE_RULES));
@@ -870,28 +907,8 @@ impl DeliveryRow {
 
 impl DeliveryQueue for PgDeliveries {
     async fn enqueue(&self, jobs: Vec<NewDelivery>) -> Result<(), PortError> {
-        if jobs.is_empty() {
-            return Ok(());
-        }
-        let mut values = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            values.push((
-                notification_deliveries::notification_id.eq(job.notification.get()),
-                notification_deliveries::recipient_id.eq(job.recipient.get()),
-                notification_deliveries::channel.eq(job.channel.as_str()),
-                notification_deliveries::payload
-                    .eq(serde_json::to_value(&job.payload).map_err(PortError::unexpected)?),
-                notification_deliveries::not_before.eq(job.not_before),
-            ));
-        }
         let mut conn = conn(&self.pool).await?;
-        diesel::insert_into(notification_deliveries::table)
-            .values(values)
-            .on_conflict_do_nothing()
-            .execute(&mut conn)
-            .await
-            .map(|_| ())
-            .map_err(db)
+        enqueue_in(&mut conn, &jobs).await.map_err(db)
     }
 
     async fn claim(

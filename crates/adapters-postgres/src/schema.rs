@@ -158,7 +158,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        client_id -> Int8,
+        cleaner_id -> Nullable<Int8>,
+        status -> Text,
+        title -> Varchar,
+        city -> Nullable<Varchar>,
+        scheduled_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+        rooms_closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    job_bids (job_id, cleaner_id) {
+        job_id -> Int8,
+        cleaner_id -> Int8,
+        status -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    job_events (event_id) {
+        event_id -> Varchar,
+        job_id -> Int8,
+        kind -> Text,
+        applied_at -> Timestamptz,
+        notifications -> Int8,
+    }
+}
+
 diesel::joinable!(used_refresh_tokens -> users (user_id));
+diesel::joinable!(job_bids -> jobs (job_id));
+diesel::joinable!(job_events -> jobs (job_id));
 diesel::joinable!(chat_participants -> chat_rooms (room_id));
 diesel::joinable!(chat_participants -> users (user_id));
 diesel::joinable!(chat_messages -> chat_rooms (room_id));
@@ -174,6 +212,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_preferences,
     notification_templates,
     notification_deliveries,
+    jobs,
+    job_bids,
+    job_events,
 );
 
 /// Every table with its columns, in schema order, for the schema check.
@@ -199,6 +240,9 @@ pub fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
             columns::<notification_inboxes::table>(),
         ),
         ("notifications", columns::<notifications::table>()),
+        ("jobs", columns::<jobs::table>()),
+        ("job_bids", columns::<job_bids::table>()),
+        ("job_events", columns::<job_events::table>()),
         (
             "notification_preferences",
             columns::<notification_preferences::table>(),

@@ -1,7 +1,7 @@
 //! The bundle of adapter types the services run on.
 
 use ports::{
-    AttachmentStore, ChatRepository, DeliveryQueue, EventBus, ExternalChannel, HealthProbe,
+    AttachmentStore, ChatRepository, DeliveryQueue, EventBus, ExternalChannel, HealthProbe, JobStore,
     NotificationRepository, PasswordHasher, PreferenceRepository, RefreshTokenStore,
     TemplateEngine, TemplateRepository, TokenCodec, UserRepository,
 };
@@ -37,6 +37,8 @@ pub trait Ports: Send + Sync + 'static {
     type Deliveries: DeliveryQueue;
     /// E-mail and push.
     type Channels: ExternalChannel;
+    /// The job projection (applied together with chat and notifications).
+    type Jobs: JobStore;
 }
 
 /// One instance of every adapter.
@@ -69,6 +71,8 @@ pub struct Adapters<P: Ports> {
     pub deliveries: P::Deliveries,
     /// E-mail and push.
     pub channels: P::Channels,
+    /// The job projection.
+    pub jobs: P::Jobs,
 }
 
 impl<P: Ports> Clone for Adapters<P> {
@@ -88,6 +92,7 @@ impl<P: Ports> Clone for Adapters<P> {
             engine: self.engine.clone(),
             deliveries: self.deliveries.clone(),
             channels: self.channels.clone(),
+            jobs: self.jobs.clone(),
         }
     }
 }

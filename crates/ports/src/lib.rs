@@ -13,6 +13,7 @@ pub mod chat;
 pub mod credentials;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod notifications;
 pub mod users;
 
@@ -25,9 +26,13 @@ pub use chat::{
 pub use credentials::{PasswordHasher, RefreshTokenStore, TokenCodec, TokenError};
 pub use error::{BoxError, PortError};
 pub use health::{DependencyStatus, HealthProbe};
+pub use jobs::{
+    AppliedChange, JobChange, JobStore, PlannedNote, PlannedNotification, PlannedRoom,
+    RecordedEvent, RoomOutcome,
+};
 pub use notifications::{
     DeliveryJob, DeliveryOutcome, DeliveryPayload, DeliveryQueue, DeliveryRecord, DeliveryState,
-    ExternalChannel, InboxFilter, NewDelivery, NotificationRepository, PreferenceRepository,
-    TemplateEngine, TemplateError, TemplateRepository,
+    ExternalChannel, InboxFilter, NewDelivery, NotificationRepository, PlannedDelivery,
+    PreferenceRepository, TemplateEngine, TemplateError, TemplateRepository,
 };
 pub use users::UserRepository;

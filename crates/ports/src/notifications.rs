@@ -211,6 +211,58 @@ pub struct DeliveryPayload {
     pub action_url: Option<String>,
 }
 
+/// An external delivery decided before its notification is stored (the id comes later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedDelivery {
+    /// E-mail or push.
+    pub channel: Channel,
+    /// Not before this.
+    pub not_before: DateTime<Utc>,
+    /// The recipient's address, for e-mail.
+    pub email: Option<String>,
+}
+
+impl PlannedDelivery {
+    /// The queue entry for the stored notification.
+    pub fn for_notification(&self, n: &Notification) -> NewDelivery {
+        NewDelivery {
+            notification: n.id,
+            recipient: n.recipient,
+            channel: self.channel,
+            payload: DeliveryPayload::of(n, self.email.clone()),
+            not_before: self.not_before,
+        }
+    }
+}
+
+impl DeliveryPayload {
+    /// What e-mail and the push webhook receive for `n` (`email`: the recipient's address).
+    pub fn of(n: &Notification, email: Option<String>) -> Self {
+        let notification = serde_json::json!({
+            "id": n.id.get(),
+            "seq": n.seq.get(),
+            "recipient": n.recipient.get(),
+            "sender": n.sender.map(UserId::get),
+            "notification_type": n.kind.as_str(),
+            "category": n.kind.category().as_str(),
+            "title": n.title,
+            "message": n.message,
+            "priority": n.priority.as_str(),
+            "action_url": n.action_url.as_ref().map(|u| u.as_str()),
+            "object": n.object.as_ref().map(|o| serde_json::json!({"kind": o.kind, "id": o.id})),
+            "metadata": n.metadata,
+            "created_at": n.created_at,
+        });
+        Self {
+            email,
+            notification,
+            title: n.title.clone(),
+            message: n.message.clone(),
+            action_url: n.action_url.as_ref().map(|u| u.as_str().to_owned()),
+        }
+    }
+}
+
 /// A claimed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryJob {

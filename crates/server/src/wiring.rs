@@ -2,11 +2,12 @@
 
 use adapters_delivery::{MiniJinjaEngine, OutboundChannels};
 use adapters_memory::{
-    LocalBus, MemoryAttachments, MemoryChat, MemoryDeliveries, MemoryHealth, MemoryNotifications,
+    LocalBus, MemoryAttachments, MemoryChat, MemoryDeliveries, MemoryHealth, MemoryJobs,
+    MemoryNotifications,
     MemoryPreferences, MemoryRefreshTokens, MemoryTemplates, MemoryUsers,
 };
 use adapters_postgres::{
-    PgAttachments, PgChat, PgDeliveries, PgHealth, PgNotifications, PgPreferences, PgRefreshTokens,
+    PgAttachments, PgChat, PgDeliveries, PgHealth, PgJobs, PgNotifications, PgPreferences, PgRefreshTokens,
     PgTemplates, PgUsers,
 };
 use adapters_redis::RedisHealth;
@@ -32,6 +33,7 @@ impl Ports for MemoryPorts {
     type Engine = MiniJinjaEngine;
     type Deliveries = MemoryDeliveries;
     type Channels = OutboundChannels;
+    type Jobs = MemoryJobs;
 }
 
 /// PostgreSQL as the system of record, one instance, no Redis.
@@ -53,6 +55,7 @@ impl Ports for PostgresPorts {
     type Engine = MiniJinjaEngine;
     type Deliveries = PgDeliveries;
     type Channels = OutboundChannels;
+    type Jobs = PgJobs;
 }
 
 /// PostgreSQL and Redis: the scaled-out deployment.
@@ -75,6 +78,7 @@ impl Ports for ClusterPorts {
     type Engine = MiniJinjaEngine;
     type Deliveries = PgDeliveries;
     type Channels = OutboundChannels;
+    type Jobs = PgJobs;
 }
 
 use std::time::Duration;
@@ -126,20 +130,25 @@ pub fn channels(settings: &Settings) -> Result<OutboundChannels, StartupError> {
 
 /// Every adapter in memory.
 pub fn memory_adapters(settings: &Settings) -> Result<Adapters<MemoryPorts>, StartupError> {
+    // The job store applies an event across chat, inboxes and the queue: it shares their state.
+    let chat = MemoryChat::default();
+    let notifications = MemoryNotifications::default();
+    let deliveries = MemoryDeliveries::default();
     Ok(Adapters {
         users: MemoryUsers::default(),
         hasher: argon2(settings)?,
         tokens: jwt_codec(settings)?,
         refresh_tokens: MemoryRefreshTokens::default(),
         health: MemoryHealth,
-        chat: MemoryChat::default(),
+        jobs: MemoryJobs::new(chat.clone(), notifications.clone(), deliveries.clone()),
+        chat,
         bus: LocalBus::default(),
         attachments: MemoryAttachments::default(),
-        notifications: MemoryNotifications::default(),
+        notifications,
         preferences: MemoryPreferences::default(),
         templates: MemoryTemplates::default(),
         engine: MiniJinjaEngine,
-        deliveries: MemoryDeliveries::default(),
+        deliveries,
         channels: channels(settings)?,
     })
 }
@@ -171,7 +180,8 @@ pub fn postgres_adapters(
         preferences: PgPreferences::new(pool.clone()),
         templates: PgTemplates::new(pool.clone()),
         engine: MiniJinjaEngine,
-        deliveries: PgDeliveries::new(pool),
+        deliveries: PgDeliveries::new(pool.clone()),
+        jobs: PgJobs::new(pool),
         channels: channels(settings)?,
     })
 }
@@ -201,5 +211,6 @@ pub fn cluster_adapters(
         engine: base.engine,
         deliveries: base.deliveries,
         channels: base.channels,
+        jobs: base.jobs,
     })
 }

@@ -6,7 +6,7 @@
 //! backstop. Races on "one room per pair/job/name" are settled by partial unique indexes with
 //! `INSERT … ON CONFLICT DO NOTHING`.
 
-mod rows;
+pub(crate) mod rows;
 
 use std::collections::BTreeMap;
 
@@ -110,7 +110,7 @@ async fn insert_room(
     Ok(inserted)
 }
 
-async fn room_by_id(
+pub(crate) async fn room_row(
     conn: &mut AsyncPgConnection,
     id: i64,
 ) -> Result<RoomRow, diesel::result::Error> {
@@ -119,6 +119,101 @@ async fn room_by_id(
         .select(RoomRow::as_select())
         .first(conn)
         .await
+}
+
+/// Appends a message inside the caller's transaction (see [`ChatRepository::append_message`]).
+/// The outer error is the database's; the inner one the port's answer (`NotFound`, a closed room).
+pub(crate) async fn append_in(
+    conn: &mut AsyncPgConnection,
+    new: &NewMessage,
+) -> Result<Result<(MessageRow, bool), PortError>, diesel::result::Error> {
+    let locked: Option<(String, i64)> = chat_rooms::table
+        .find(new.room_id.get())
+        .select((chat_rooms::state, chat_rooms::head_seq))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((state, _head)) = locked else {
+        return Ok(Err(PortError::NotFound));
+    };
+    if let Some(key) = &new.client_msg_id {
+        let existing: Option<MessageRow> = chat_messages::table
+            .filter(chat_messages::room_id.eq(new.room_id.get()))
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("COALESCE(sender_id, 0) = ")
+                    .bind::<BigInt, _>(new.sender.map_or(0, UserId::get)),
+            )
+            .filter(chat_messages::client_msg_id.eq(key.as_str()))
+            .select(MessageRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(row) = existing {
+            return Ok(Ok((row, false)));
+        }
+    }
+    if state != RoomState::Active.as_str() && new.sender.is_some() {
+        return Ok(Err(PortError::Conflict("room_state")));
+    }
+    let seq: i64 = diesel::update(chat_rooms::table.find(new.room_id.get()))
+        .set((
+            chat_rooms::head_seq.eq(chat_rooms::head_seq + 1),
+            chat_rooms::last_message_preview.eq(new.content.preview(PREVIEW_CHARS)),
+            chat_rooms::last_message_at.eq(diesel::dsl::now),
+            chat_rooms::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(chat_rooms::head_seq)
+        .get_result(conn)
+        .await?;
+    let row: MessageRow = diesel::insert_into(chat_messages::table)
+        .values((
+            chat_messages::room_id.eq(new.room_id.get()),
+            chat_messages::seq.eq(seq),
+            chat_messages::sender_id.eq(new.sender.map(UserId::get)),
+            chat_messages::kind.eq(new.kind.as_str()),
+            chat_messages::content.eq(new.content.as_str()),
+            chat_messages::attachment_id.eq(new.attachment.map(|a| a.get())),
+            chat_messages::reply_to_id.eq(new.reply_to.map(MessageId::get)),
+            chat_messages::client_msg_id.eq(new.client_msg_id.as_ref().map(|k| k.as_str())),
+        ))
+        .returning(MessageRow::as_returning())
+        .get_result(conn)
+        .await?;
+    if let Some(sender) = new.sender {
+        diesel::update(chat_participants::table.find((new.room_id.get(), sender.get())))
+            .set(
+                chat_participants::last_read_seq.eq(diesel::dsl::sql::<BigInt>(
+                    "GREATEST(last_read_seq, ",
+                )
+                .bind::<BigInt, _>(seq)
+                .sql(")")),
+            )
+            .execute(conn)
+            .await?;
+    }
+    Ok(Ok((row, true)))
+}
+
+/// The job room of `job`, created with `members` if missing, inside the caller's transaction.
+pub(crate) async fn job_room_in(
+    conn: &mut AsyncPgConnection,
+    room: &NewRoom,
+    job: domain::chat::JobRoomKey,
+    members: &[(UserId, ParticipantRole)],
+) -> Result<(RoomRow, bool), diesel::result::Error> {
+    let conflict = "ON CONFLICT (job_id, job_cleaner_id) WHERE kind = 'job' DO NOTHING";
+    match insert_room(conn, room, None, conflict, members).await? {
+        Some(row) => Ok((row, true)),
+        None => chat_rooms::table
+            .filter(chat_rooms::kind.eq("job"))
+            .filter(chat_rooms::job_id.eq(job.job_id))
+            .filter(chat_rooms::job_cleaner_id.eq(job.cleaner.get()))
+            .select(RoomRow::as_select())
+            .first(conn)
+            .await
+            .map(|row| (row, false)),
+    }
 }
 
 impl ChatRepository for PgChat {
@@ -184,18 +279,7 @@ impl ChatRepository for PgChat {
         let mut conn = conn(&self.pool).await?;
         let (row, created) = conn
             .transaction::<(RoomRow, bool), diesel::result::Error, _>(async |conn| {
-                let conflict = "ON CONFLICT (job_id, job_cleaner_id) WHERE kind = 'job' DO NOTHING";
-                match insert_room(conn, &room, None, conflict, &members).await? {
-                    Some(row) => Ok((row, true)),
-                    None => chat_rooms::table
-                        .filter(chat_rooms::kind.eq("job"))
-                        .filter(chat_rooms::job_id.eq(job.job_id))
-                        .filter(chat_rooms::job_cleaner_id.eq(job.cleaner.get()))
-                        .select(RoomRow::as_select())
-                        .first(conn)
-                        .await
-                        .map(|row| (row, false)),
-                }
+                job_room_in(conn, &room, job, &members).await
             })
             .await
             .map_err(|e| map_query_error(e, UNIQUE_RULES))?;
@@ -238,10 +322,7 @@ impl ChatRepository for PgChat {
 
     async fn get_room(&self, id: RoomId) -> Result<Room, PortError> {
         let mut conn = conn(&self.pool).await?;
-        room_by_id(&mut conn, id.get())
-            .await
-            .map_err(db)?
-            .into_room()
+        room_row(&mut conn, id.get()).await.map_err(db)?.into_room()
     }
 
     async fn rooms_of_job(&self, job_id: i64) -> Result<Vec<Room>, PortError> {
@@ -417,79 +498,7 @@ impl ChatRepository for PgChat {
         let mut conn = conn(&self.pool).await?;
         let outcome = conn
             .transaction::<Result<(MessageRow, bool), PortError>, diesel::result::Error, _>(
-                async |conn| {
-                    let locked: Option<(String, i64)> = chat_rooms::table
-                        .find(new.room_id.get())
-                        .select((chat_rooms::state, chat_rooms::head_seq))
-                        .for_update()
-                        .first(conn)
-                        .await
-                        .optional()?;
-                    let Some((state, _head)) = locked else {
-                        return Ok(Err(PortError::NotFound));
-                    };
-                    if let Some(key) = &new.client_msg_id {
-                        let existing: Option<MessageRow> = chat_messages::table
-                            .filter(chat_messages::room_id.eq(new.room_id.get()))
-                            .filter(
-                                diesel::dsl::sql::<diesel::sql_types::Bool>(
-                                    "COALESCE(sender_id, 0) = ",
-                                )
-                                .bind::<BigInt, _>(new.sender.map_or(0, UserId::get)),
-                            )
-                            .filter(chat_messages::client_msg_id.eq(key.as_str()))
-                            .select(MessageRow::as_select())
-                            .first(conn)
-                            .await
-                            .optional()?;
-                        if let Some(row) = existing {
-                            return Ok(Ok((row, false)));
-                        }
-                    }
-                    if state != RoomState::Active.as_str() && new.sender.is_some() {
-                        return Ok(Err(PortError::Conflict("room_state")));
-                    }
-                    let seq: i64 = diesel::update(chat_rooms::table.find(new.room_id.get()))
-                        .set((
-                            chat_rooms::head_seq.eq(chat_rooms::head_seq + 1),
-                            chat_rooms::last_message_preview.eq(new.content.preview(PREVIEW_CHARS)),
-                            chat_rooms::last_message_at.eq(diesel::dsl::now),
-                            chat_rooms::updated_at.eq(diesel::dsl::now),
-                        ))
-                        .returning(chat_rooms::head_seq)
-                        .get_result(conn)
-                        .await?;
-                    let row: MessageRow = diesel::insert_into(chat_messages::table)
-                        .values((
-                            chat_messages::room_id.eq(new.room_id.get()),
-                            chat_messages::seq.eq(seq),
-                            chat_messages::sender_id.eq(new.sender.map(UserId::get)),
-                            chat_messages::kind.eq(new.kind.as_str()),
-                            chat_messages::content.eq(new.content.as_str()),
-                            chat_messages::attachment_id.eq(new.attachment.map(|a| a.get())),
-                            chat_messages::reply_to_id.eq(new.reply_to.map(MessageId::get)),
-                            chat_messages::client_msg_id
-                                .eq(new.client_msg_id.as_ref().map(|k| k.as_str())),
-                        ))
-                        .returning(MessageRow::as_returning())
-                        .get_result(conn)
-                        .await?;
-                    if let Some(sender) = new.sender {
-                        diesel::update(
-                            chat_participants::table.find((new.room_id.get(), sender.get())),
-                        )
-                        .set(
-                            chat_participants::last_read_seq.eq(diesel::dsl::sql::<BigInt>(
-                                "GREATEST(last_read_seq, ",
-                            )
-                            .bind::<BigInt, _>(seq)
-                            .sql(")")),
-                        )
-                        .execute(conn)
-                        .await?;
-                    }
-                    Ok(Ok((row, true)))
-                },
+                async |conn| append_in(conn, &new).await,
             )
             .await
             .map_err(db)?;
@@ -533,7 +542,7 @@ impl ChatRepository for PgChat {
         limit: usize,
     ) -> Result<HistoryPage, PortError> {
         let mut conn = conn(&self.pool).await?;
-        room_by_id(&mut conn, room.get()).await.map_err(db)?;
+        room_row(&mut conn, room.get()).await.map_err(db)?;
         // One extra row tells whether more exist in that direction.
         let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
         let base = chat_messages::table

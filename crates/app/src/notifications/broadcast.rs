@@ -52,8 +52,19 @@ impl<P: Ports> NotificationService<P> {
                 .map_err(AppError::from_port("user"))?,
         };
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let progress = self.begin_fan_out(&id, total);
+        let service = self.clone();
+        tokio::spawn(async move {
+            service.fan_out(&id, audience, template).await;
+        });
+        Ok(progress)
+    }
+
+    /// Registers a fan-out of `total` recipients under `id` (its progress is then visible at
+    /// `broadcasts/{id}/` on this instance).
+    pub(crate) fn begin_fan_out(&self, id: &str, total: u64) -> BroadcastProgress {
         let progress = BroadcastProgress {
-            id: id.clone(),
+            id: id.to_owned(),
             total,
             stored: 0,
             skipped: 0,
@@ -61,21 +72,42 @@ impl<P: Ports> NotificationService<P> {
             error: None,
         };
         self.track(&progress);
-        let service = self.clone();
-        tokio::spawn(async move {
-            let outcome = service.run_broadcast(&id, audience, template).await;
-            service.update(&id, |p| {
-                p.done = true;
-                if let Err(error) = &outcome {
-                    p.error = Some(error.public_message());
-                }
-            });
-            match outcome {
-                Ok(()) => tracing::info!(broadcast = %id, "broadcast finished"),
-                Err(error) => tracing::error!(broadcast = %id, %error, "broadcast stopped"),
+        progress
+    }
+
+    /// Stores and delivers `template` to `audience` in batches, to the end, and returns the final
+    /// progress. Recipients are deduplicated by the template's `dedupe_key`, or by
+    /// `broadcast:<id>`.
+    pub(crate) async fn fan_out(
+        &self,
+        id: &str,
+        audience: Audience,
+        template: Notify,
+    ) -> BroadcastProgress {
+        let outcome = self.run_broadcast(id, audience, template).await;
+        self.update(id, |p| {
+            p.done = true;
+            if let Err(error) = &outcome {
+                p.error = Some(error.public_message());
             }
         });
-        Ok(progress)
+        match &outcome {
+            Ok(()) => tracing::info!(broadcast = %id, "fan-out finished"),
+            Err(error) => tracing::error!(broadcast = %id, %error, "fan-out stopped"),
+        }
+        self.broadcasts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| BroadcastProgress {
+                id: id.to_owned(),
+                total: 0,
+                stored: 0,
+                skipped: 0,
+                done: true,
+                error: None,
+            })
     }
 
     pub(super) fn track(&self, progress: &BroadcastProgress) {
@@ -187,7 +219,10 @@ impl<P: Ports> NotificationService<P> {
         for (user, preferences) in recipients.iter().zip(&all_preferences) {
             let one = Notify {
                 recipient: user.id,
-                dedupe_key: Some(format!("broadcast:{id}")),
+                dedupe_key: request
+                    .dedupe_key
+                    .clone()
+                    .or_else(|| Some(format!("broadcast:{id}"))),
                 ..request.clone()
             };
             let (new, decision) = self.prepare(&one, user, preferences, template.as_ref(), now)?;
@@ -207,7 +242,7 @@ impl<P: Ports> NotificationService<P> {
         {
             if fresh {
                 created += 1;
-                self.push_live(&notification, user, decision).await;
+                self.push_live(&notification, decision).await;
                 jobs.extend(self.deliveries_for(&notification, user, decision));
             }
         }

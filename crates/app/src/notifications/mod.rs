@@ -16,9 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use domain::notification::{
-    ActionUrl, Notification, NotificationType, ObjectRef, Priority, TemplateName,
-};
+use domain::notification::{ActionUrl, NotificationType, ObjectRef, Priority, TemplateName};
 use domain::user::{Role, User, UserId};
 use ports::{BusEvent, EventBus, TemplateError, Topic};
 use serde_json::{Map, Value};
@@ -265,23 +263,4 @@ impl<P: Ports> NotificationService<P> {
 
 fn truncate(text: &str, chars: usize) -> String {
     text.chars().take(chars).collect()
-}
-
-/// The notification as external channels receive it.
-pub fn notification_payload(n: &Notification) -> Value {
-    serde_json::json!({
-        "id": n.id.get(),
-        "seq": n.seq.get(),
-        "recipient": n.recipient.get(),
-        "sender": n.sender.map(|s| s.get()),
-        "notification_type": n.kind.as_str(),
-        "category": n.kind.category().as_str(),
-        "title": n.title,
-        "message": n.message,
-        "priority": n.priority.as_str(),
-        "action_url": n.action_url.as_ref().map(|u| u.as_str()),
-        "object": n.object.as_ref().map(|o| serde_json::json!({"kind": o.kind, "id": o.id})),
-        "metadata": n.metadata,
-        "created_at": n.created_at,
-    })
 }

@@ -10,18 +10,16 @@ use domain::notification::{
 };
 use domain::user::{User, UserId};
 use ports::{
-    BusEvent, DeliveryPayload, DeliveryQueue, ExternalChannel, NewDelivery, NotificationRepository,
-    PortError, PreferenceRepository, TemplateRepository, Topic, UserRepository,
+    BusEvent, DeliveryQueue, ExternalChannel, NewDelivery, NotificationRepository, PlannedDelivery,
+    PlannedNotification, PortError, PreferenceRepository, TemplateRepository, Topic,
+    UserRepository,
 };
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
 use crate::ports::Ports;
 
-use super::{
-    NotificationService, Notify, Rendered, SendInput, admin_only, notification_payload, object_of,
-    truncate,
-};
+use super::{NotificationService, Notify, Rendered, SendInput, admin_only, object_of, truncate};
 
 impl<P: Ports> NotificationService<P> {
     /// Stores a notification for one recipient and delivers it as their preferences say.
@@ -54,6 +52,37 @@ impl<P: Ports> NotificationService<P> {
             self.after_store(&stored, &recipient, decision).await;
         }
         Ok((stored, created))
+    }
+
+    /// Renders and decides one notification without storing it: a job event stores it inside
+    /// its own transaction, then calls [`NotificationService::push_live`].
+    pub(crate) async fn plan(
+        &self,
+        request: &Notify,
+        recipient: &User,
+    ) -> Result<(PlannedNotification, preferences::Decision), AppError> {
+        let preferences = self
+            .adapters
+            .preferences
+            .get(recipient.id)
+            .await
+            .map_err(AppError::from_port("preferences"))?;
+        let template = self.template_of(request).await?;
+        let (notification, decision) = self.prepare(
+            request,
+            recipient,
+            &preferences,
+            template.as_ref(),
+            Utc::now(),
+        )?;
+        let deliveries = self.planned_deliveries(recipient, decision);
+        Ok((
+            PlannedNotification {
+                notification,
+                deliveries,
+            },
+            decision,
+        ))
     }
 
     /// The template a request renders with; none is looked up when it gives both texts.
@@ -128,22 +157,18 @@ impl<P: Ports> NotificationService<P> {
         recipient: &User,
         decision: preferences::Decision,
     ) {
-        self.push_live(stored, recipient, decision).await;
+        self.push_live(stored, decision).await;
         let jobs = self.deliveries_for(stored, recipient, decision);
         self.enqueue(jobs).await;
     }
 
     /// The live push, or — for a muted one — only the new count.
-    pub(super) async fn push_live(
-        &self,
-        stored: &Notification,
-        recipient: &User,
-        decision: preferences::Decision,
-    ) {
+    pub(crate) async fn push_live(&self, stored: &Notification, decision: preferences::Decision) {
+        let recipient = stored.recipient;
         match decision.in_app {
             InApp::Push | InApp::Silent => {
                 self.publish(
-                    Topic::User(recipient.id),
+                    Topic::User(recipient),
                     BusEvent::NotificationCreated {
                         notification: stored.clone(),
                     },
@@ -154,13 +179,13 @@ impl<P: Ports> NotificationService<P> {
                 if let Ok(unread) = self
                     .adapters
                     .notifications
-                    .unread_count(recipient.id, Utc::now())
+                    .unread_count(recipient, Utc::now())
                     .await
                 {
                     self.publish(
-                        Topic::User(recipient.id),
+                        Topic::User(recipient),
                         BusEvent::InboxCount {
-                            user_id: recipient.id,
+                            user_id: recipient,
                             unread,
                         },
                     )
@@ -180,41 +205,39 @@ impl<P: Ports> NotificationService<P> {
         }
     }
 
+    /// The e-mail and push deliveries `decision` calls for, on configured channels.
+    pub(crate) fn planned_deliveries(
+        &self,
+        recipient: &User,
+        decision: preferences::Decision,
+    ) -> Vec<PlannedDelivery> {
+        let email = recipient.email.as_ref().map(|e| e.as_str().to_owned());
+        [
+            (Channel::Email, decision.email),
+            (Channel::Push, decision.push),
+        ]
+        .into_iter()
+        .filter_map(|(channel, when)| Some((channel, when?)))
+        .filter(|(channel, _)| self.adapters.channels.available(*channel))
+        .filter(|(channel, _)| *channel != Channel::Email || email.is_some())
+        .map(|(channel, not_before)| PlannedDelivery {
+            channel,
+            not_before,
+            email: email.clone(),
+        })
+        .collect()
+    }
+
     pub(super) fn deliveries_for(
         &self,
         stored: &Notification,
         recipient: &User,
         decision: preferences::Decision,
     ) -> Vec<NewDelivery> {
-        let mut jobs = Vec::new();
-        let payload = DeliveryPayload {
-            email: recipient.email.as_ref().map(|e| e.as_str().to_owned()),
-            notification: notification_payload(stored),
-            title: stored.title.clone(),
-            message: stored.message.clone(),
-            action_url: stored.action_url.as_ref().map(|u| u.as_str().to_owned()),
-        };
-        let channels = [
-            (Channel::Email, decision.email),
-            (Channel::Push, decision.push),
-        ];
-        for (channel, when) in channels {
-            let Some(not_before) = when else { continue };
-            if !self.adapters.channels.available(channel) {
-                continue;
-            }
-            if channel == Channel::Email && recipient.email.is_none() {
-                continue;
-            }
-            jobs.push(NewDelivery {
-                notification: stored.id,
-                recipient: recipient.id,
-                channel,
-                payload: payload.clone(),
-                not_before,
-            });
-        }
-        jobs
+        self.planned_deliveries(recipient, decision)
+            .iter()
+            .map(|p| p.for_notification(stored))
+            .collect()
     }
 
     /// An admin sends one notification.
