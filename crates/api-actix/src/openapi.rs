@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::handlers::{accounts, chat, health, metrics, notifications, users};
+use crate::handlers::{accounts, chat, health, jobs, metrics, notifications, users};
 use crate::ws;
 
 /// The API document served at `/api/openapi.json`.
@@ -65,6 +65,8 @@ use crate::ws;
         notifications::patch_template,
         notifications::delete_template,
         notifications::render_template,
+        jobs::post_event,
+        jobs::get_job,
         ws::unified,
         ws::unified_alias,
         ws::compat::chat_room,
@@ -79,6 +81,7 @@ use crate::ws;
         (name = "chat", description = "Rooms, messages and read cursors"),
         (name = "notifications", description = "The inbox, admin sends and broadcasts, preferences"),
         (name = "templates", description = "Notification templates (admins)"),
+        (name = "jobs", description = "Job lifecycle events from the platform, and jobs for their participants"),
         (name = "realtime", description = "WebSocket sessions (frames: PROTOCOL.md §3)"),
     )
 )]

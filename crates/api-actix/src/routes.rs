@@ -115,7 +115,7 @@ fn method_not_allowed(allow: &str) -> HttpResponse {
 
 /// The REST API of the service, over the ports `P`.
 pub fn api<P: Ports>() -> Registrar {
-    use handlers::{accounts, chat, health, metrics, notifications, users};
+    use handlers::{accounts, chat, health, jobs, metrics, notifications, users};
     let mut r = Registrar::default();
     r.add::<health::__path_healthz, _, _>(health::healthz);
     r.add::<health::__path_readyz, _, _>(health::readyz::<P>);
@@ -166,6 +166,8 @@ pub fn api<P: Ports>() -> Registrar {
     r.add::<notifications::__path_patch_template, _, _>(notifications::patch_template::<P>);
     r.add::<notifications::__path_delete_template, _, _>(notifications::delete_template::<P>);
     r.add::<notifications::__path_render_template, _, _>(notifications::render_template::<P>);
+    r.add::<jobs::__path_post_event, _, _>(jobs::post_event::<P>);
+    r.add::<jobs::__path_get_job, _, _>(jobs::get_job::<P>);
     r.add::<crate::ws::__path_unified, _, _>(crate::ws::unified::<P>);
     r.add::<crate::ws::__path_unified_alias, _, _>(crate::ws::unified_alias::<P>);
     r.add::<crate::ws::compat::__path_chat_room, _, _>(crate::ws::compat::chat_room::<P>);

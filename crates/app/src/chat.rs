@@ -734,7 +734,12 @@ impl<P: Ports> ChatService<P> {
 
     /// Tells live sessions a room changed: the room itself, and added/removed users (who do not
     /// follow the room's topic).
-    async fn announce_room(&self, room: &Room, added: Vec<UserId>, removed: Vec<UserId>) {
+    pub(crate) async fn announce_room(
+        &self,
+        room: &Room,
+        added: Vec<UserId>,
+        removed: Vec<UserId>,
+    ) {
         let event = BusEvent::RoomChanged {
             room: room.clone(),
             added: added.clone(),
@@ -862,6 +867,19 @@ impl<P: Ports> ChatService<P> {
             .await;
         }
         Ok((view, appended.created))
+    }
+
+    /// Tells a stored message's room about it (job events store theirs in their own
+    /// transaction).
+    pub(crate) async fn announce_message(&self, message: Message) {
+        let room = message.room_id;
+        match self.view(message).await {
+            Ok(view) => {
+                self.publish(Topic::Room(room), BusEvent::MessageCreated { view })
+                    .await;
+            }
+            Err(error) => tracing::warn!(%error, "announcing a message failed"),
+        }
     }
 
     /// Writes a server message (`system` or `job_update`) into a room, whatever its state.

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod delivery;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod notifications;
 pub mod ports;
 pub mod realtime;
@@ -21,6 +22,7 @@ pub use chat::{
 pub use delivery::{DeliverySettings, DeliveryWorker};
 pub use error::{AppError, AuthFailure};
 pub use health::HealthService;
+pub use jobs::{BidInput, EventInput, EventOutcome, JobInput, JobService, JobSettings, JobView};
 pub use notifications::{
     Audience, BroadcastProgress, NotificationService, NotificationSettings, Notify,
     PreferencesInput, SendInput, TemplateInput,
@@ -39,6 +41,8 @@ pub struct Settings {
     pub hub: HubSettings,
     /// Notifications.
     pub notifications: NotificationSettings,
+    /// Job events.
+    pub jobs: JobSettings,
 }
 
 /// Every service of the application, built once by the binary and shared by the gateways.
@@ -54,6 +58,8 @@ pub struct Services<P: Ports> {
     pub chat: ChatService<P>,
     /// Inboxes, preferences, templates.
     pub notifications: NotificationService<P>,
+    /// Job events and the job read model.
+    pub jobs: JobService<P>,
     /// Live sessions of this instance.
     pub hub: Hub<P::Bus>,
 }
@@ -66,6 +72,7 @@ impl<P: Ports> Clone for Services<P> {
             health: self.health.clone(),
             chat: self.chat.clone(),
             notifications: self.notifications.clone(),
+            jobs: self.jobs.clone(),
             hub: self.hub.clone(),
         }
     }
@@ -74,12 +81,20 @@ impl<P: Ports> Clone for Services<P> {
 impl<P: Ports> Services<P> {
     /// Builds every service over the same adapters; the hub attaches itself to the bus.
     pub fn new(adapters: Adapters<P>, settings: Settings) -> Self {
+        let chat = ChatService::new(adapters.clone(), settings.chat);
+        let notifications = NotificationService::new(adapters.clone(), settings.notifications);
         Self {
             accounts: AccountService::new(adapters.clone(), settings.auth),
             authenticator: Authenticator::new(adapters.clone()),
             health: HealthService::new(adapters.clone()),
-            chat: ChatService::new(adapters.clone(), settings.chat),
-            notifications: NotificationService::new(adapters.clone(), settings.notifications),
+            jobs: JobService::new(
+                adapters.clone(),
+                chat.clone(),
+                notifications.clone(),
+                settings.jobs,
+            ),
+            chat,
+            notifications,
             hub: Hub::new(adapters.bus, settings.hub),
         }
     }

@@ -1,8 +1,8 @@
 //! The bundle of adapter types the services run on.
 
 use ports::{
-    AttachmentStore, ChatRepository, DeliveryQueue, EventBus, ExternalChannel, HealthProbe, JobStore,
-    NotificationRepository, PasswordHasher, PreferenceRepository, RefreshTokenStore,
+    AttachmentStore, ChatRepository, DeliveryQueue, EventBus, ExternalChannel, HealthProbe,
+    JobStore, NotificationRepository, PasswordHasher, PreferenceRepository, RefreshTokenStore,
     TemplateEngine, TemplateRepository, TokenCodec, UserRepository,
 };
 

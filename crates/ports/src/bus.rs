@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::chat::{MessageView, Room, RoomId, Seq};
+use domain::job::Job;
 use domain::notification::{Notification, NotificationId};
 use domain::user::UserId;
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,11 @@ pub enum BusEvent {
         user_id: UserId,
         /// Unread notifications now.
         unread: i64,
+    },
+    /// A job changed (published to each participant's user topic).
+    JobUpdated {
+        /// The job after the event.
+        job: Job,
     },
     /// A room's settings or members changed (published to the room and to added/removed users).
     RoomChanged {

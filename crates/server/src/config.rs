@@ -36,6 +36,8 @@ pub struct Settings {
     pub ws: WsConfig,
     /// Notifications and their external channels.
     pub notifications: NotificationsConfig,
+    /// Job events.
+    pub jobs: JobsConfig,
     /// Which profile was loaded (`local`, `test`, `production`); not a config key.
     #[serde(skip)]
     pub profile: String,
@@ -244,6 +246,14 @@ pub struct NotificationsConfig {
     pub retry_base_ms: u64,
     /// Attempts before giving up.
     pub max_attempts: u32,
+}
+
+/// `[jobs]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Seconds a completed job's rooms stay open before turning read-only.
+    pub completed_room_grace_s: u64,
 }
 
 /// A configuration that cannot be used.

@@ -14,7 +14,7 @@ use api_actix::{Gateway, HttpSettings, build_app};
 use app::realtime::{RateSettings, SessionSettings};
 use app::{
     Adapters, AppError, AuthSettings, ChatSettings, DeliverySettings, DeliveryWorker, HubSettings,
-    NotificationSettings, Ports, Services,
+    JobSettings, NotificationSettings, Ports, Services,
 };
 use ports::{PortError, TokenCodec};
 use secrecy::ExposeSecret;
@@ -301,7 +301,10 @@ async fn serve<P: Ports>(
     bootstrap_admin(&services, settings).await?;
     let (stop_deliveries, stop) = tokio::sync::watch::channel(false);
     let background = Background {
-        chores: vec![spawn_refresh_token_purge(services.clone())],
+        chores: vec![
+            spawn_refresh_token_purge(services.clone()),
+            spawn_room_closer(services.clone()),
+        ],
         deliveries: tokio::spawn(
             DeliveryWorker::new(adapters_for_worker, delivery_settings(settings)).run(stop),
         ),
@@ -379,6 +382,21 @@ fn spawn_refresh_token_purge<P: Ports>(services: Services<P>) -> JoinHandle<()> 
     })
 }
 
+/// Closes the rooms of completed jobs after their grace period.
+fn spawn_room_closer<P: Ports>(services: Services<P>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(services.jobs.sweep_interval());
+        loop {
+            every.tick().await;
+            match services.jobs.close_due_rooms().await {
+                Ok(0) => {}
+                Ok(closed) => tracing::info!(closed, "closed the rooms of completed jobs"),
+                Err(error) => tracing::warn!(%error, "closing the rooms of completed jobs failed"),
+            }
+        }
+    })
+}
+
 /// The settings of every service.
 pub fn app_settings(settings: &Settings) -> app::Settings {
     app::Settings {
@@ -398,6 +416,9 @@ pub fn app_settings(settings: &Settings) -> app::Settings {
             default_page: settings.chat.page_size,
             max_page: settings.chat.max_page_size,
             bulk_batch: settings.notifications.bulk_batch,
+        },
+        jobs: JobSettings {
+            completed_room_grace: Duration::from_secs(settings.jobs.completed_room_grace_s),
         },
     }
 }

@@ -3,12 +3,11 @@
 use adapters_delivery::{MiniJinjaEngine, OutboundChannels};
 use adapters_memory::{
     LocalBus, MemoryAttachments, MemoryChat, MemoryDeliveries, MemoryHealth, MemoryJobs,
-    MemoryNotifications,
-    MemoryPreferences, MemoryRefreshTokens, MemoryTemplates, MemoryUsers,
+    MemoryNotifications, MemoryPreferences, MemoryRefreshTokens, MemoryTemplates, MemoryUsers,
 };
 use adapters_postgres::{
-    PgAttachments, PgChat, PgDeliveries, PgHealth, PgJobs, PgNotifications, PgPreferences, PgRefreshTokens,
-    PgTemplates, PgUsers,
+    PgAttachments, PgChat, PgDeliveries, PgHealth, PgJobs, PgNotifications, PgPreferences,
+    PgRefreshTokens, PgTemplates, PgUsers,
 };
 use adapters_redis::RedisHealth;
 use api_actix::credentials::{Argon2Hasher, JwtCodec};

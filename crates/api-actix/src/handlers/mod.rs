@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod chat;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
 pub mod notifications;
 pub mod users;

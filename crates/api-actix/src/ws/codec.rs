@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::dto::{MessageDto, NotificationDto, RoomDto};
+use crate::dto::{JobDto, MessageDto, NotificationDto, RoomDto};
 
 /// Why a frame could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,6 +307,9 @@ enum Wire<'a> {
         room: RoomDto,
         member: bool,
     },
+    JobUpdated {
+        job: JobDto,
+    },
     Pong {
         server_time: DateTime<Utc>,
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
@@ -446,6 +449,9 @@ impl JsonEncoder {
                 username,
                 online: *online,
                 last_seen: *last_seen,
+            },
+            ServerFrame::JobUpdated { job } => Wire::JobUpdated {
+                job: JobDto::from(job),
             },
             ServerFrame::RoomUpdated { room, member } => Wire::RoomUpdated {
                 room: RoomDto::bare(room),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::chat::{MessageView, Room, RoomId, Seq};
+use domain::job::Job;
 use domain::notification::{Notification, NotificationId};
 use domain::user::UserId;
 use ports::UnreadCounts;
@@ -207,6 +208,11 @@ pub enum ServerFrame {
         online: bool,
         /// Last seen, when offline.
         last_seen: Option<DateTime<Utc>>,
+    },
+    /// A job the reader takes part in changed.
+    JobUpdated {
+        /// The job now.
+        job: Job,
     },
     /// A room changed (settings, state, or the reader's access).
     RoomUpdated {

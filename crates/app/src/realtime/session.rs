@@ -790,6 +790,16 @@ impl<P: Ports> Session<P> {
                 added,
                 removed,
             } => self.on_room_changed(room, added, removed).await,
+            BusEvent::JobUpdated { job } => {
+                vec![Outbound::Text(delivery.frame(
+                    self.encoder.dialect(),
+                    false,
+                    || {
+                        self.encoder
+                            .encode(&ServerFrame::JobUpdated { job: job.clone() })
+                    },
+                ))]
+            }
         }
     }
 
