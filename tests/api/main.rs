@@ -6,6 +6,7 @@ mod accounts;
 mod attachments;
 mod chat_rest;
 mod errors;
+mod jobs_lifecycle;
 mod notifications_broadcast;
 mod notifications_delivery;
 mod notifications_inbox;

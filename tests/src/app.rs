@@ -407,6 +407,12 @@ impl TestApp {
         .await
     }
 
+    /// Posts a job event as the platform (a service token).
+    pub async fn job_event(&self, event: &Value) -> reqwest::Response {
+        let token = crate::tokens::service_token("platform");
+        self.post("/api/jobs/events/", &token, event).await
+    }
+
     /// POST JSON without credentials.
     pub async fn post_anonymous(&self, path: &str, body: &Value) -> reqwest::Response {
         self.client
