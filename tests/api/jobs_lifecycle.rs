@@ -334,3 +334,45 @@ both_backends! {
         app.get("/api/jobs/abc/", &client.access).await.error_with(404, "not_found").await;
     }
 }
+
+both_backends! {
+    async fn a_failure_inside_the_event_leaves_no_trace(app) {
+        let client = app.register("client").await;
+        let anna = app.register("cleaner").await;
+        let job = Job::new(&client);
+        for (kind, extra) in [
+            ("job_created", json!({"notify_user_ids": []})),
+            ("bid_placed", json!({"bid": {"cleaner_id": anna.id}})),
+            ("bid_accepted", json!({"bid": {"cleaner_id": anna.id}})),
+            ("job_confirmed", json!({})),
+            ("job_started", json!({})),
+            ("job_finished", json!({})),
+        ] {
+            applied(&app, &job.event(kind, extra)).await;
+        }
+        let path = format!("/api/jobs/{}/", job.id);
+        let before = app.get(&path, &client.access).await.json_with(200).await;
+        let room = before["rooms"][0]["id"].as_i64().unwrap();
+        let history = format!("/api/chat/rooms/{room}/messages/");
+        let messages_before = app.get(&history, &client.access).await.json_with(200).await["results"].as_array().unwrap().len();
+        let (mut c, mut a) = (Party::connect(&app, &client).await, Party::connect(&app, &anna).await);
+
+        app.fail_next_job_event("inject-failure").await;
+        let mut rejected = job.event("completion_rejected", json!({"data": {"reason": "inject-failure"}}));
+        app.job_event(&rejected).await.error_with(500, "internal_error").await;
+        // No trace: the job, the cleaner's inbox, the room, the sessions.
+        assert_eq!(app.get(&path, &client.access).await.json_with(200).await, before);
+        let inbox = app.get("/api/notifications/?type=job_rejected", &anna.access).await.json_with(200).await;
+        assert!(inbox["results"].as_array().unwrap().is_empty(), "{inbox}");
+        assert_eq!(app.get(&history, &client.access).await.json_with(200).await["results"].as_array().unwrap().len(), messages_before);
+        assert_eq!(c.heard().await, Vec::<String>::new());
+        assert_eq!(a.heard().await, Vec::<String>::new());
+
+        // The same event id applies once the failure is gone.
+        rejected["data"]["reason"] = json!("Greasy oven");
+        applied(&app, &rejected).await;
+        let after = app.get(&path, &client.access).await.json_with(200).await;
+        assert_eq!(after["status"], "in_progress");
+        assert_eq!(a.heard().await, lines(&["job in_progress", "notification job_rejected urgent"]));
+    }
+}

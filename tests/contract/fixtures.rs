@@ -37,6 +37,37 @@ pub mod memory {
         )
     }
 
+    /// Arms the memory store's fault hook.
+    pub struct Faults(adapters_memory::MemoryJobs);
+
+    impl crate::jobs::FailureInjection for Faults {
+        async fn arm(&self) {
+            self.0.fail_next_apply_after_notifications();
+        }
+    }
+
+    pub fn jobs() -> crate::jobs::Stores<
+        MemoryUsers,
+        MemoryChat,
+        adapters_memory::MemoryNotifications,
+        adapters_memory::MemoryDeliveries,
+        adapters_memory::MemoryJobs,
+        Faults,
+    > {
+        let chat = MemoryChat::default();
+        let inbox = adapters_memory::MemoryNotifications::default();
+        let queue = adapters_memory::MemoryDeliveries::default();
+        let jobs = adapters_memory::MemoryJobs::new(chat.clone(), inbox.clone(), queue.clone());
+        crate::jobs::Stores {
+            users: MemoryUsers::default(),
+            chat,
+            inbox,
+            queue,
+            faults: Faults(jobs.clone()),
+            jobs,
+        }
+    }
+
     pub fn files() -> (MemoryUsers, MemoryChat, adapters_memory::MemoryAttachments) {
         (
             MemoryUsers::default(),
@@ -137,6 +168,56 @@ pub mod postgres {
                 adapters_postgres::PgNotifications::new(pool.clone()),
                 adapters_postgres::PgDeliveries::new(pool),
             ),
+        )
+    }
+
+    /// Arms a trigger that fails the insert of a message carrying the failure marker — the
+    /// system messages are written after the notifications.
+    pub struct Faults(String);
+
+    impl crate::jobs::FailureInjection for Faults {
+        async fn arm(&self) {
+            use diesel_async::{AsyncConnection, RunQueryDsl};
+            let mut conn = diesel_async::AsyncPgConnection::establish(&self.0)
+                .await
+                .unwrap();
+            for sql in [
+                "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+                &format!(
+                    "CREATE TRIGGER injected_failure BEFORE INSERT ON chat_messages FOR EACH ROW \
+                     WHEN (NEW.content LIKE '%{}%') EXECUTE FUNCTION injected_failure()",
+                    crate::jobs::FAIL_MARKER
+                ),
+            ] {
+                diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+
+    pub async fn jobs() -> (
+        TestDatabase,
+        crate::jobs::Stores<
+            PgUsers,
+            PgChat,
+            adapters_postgres::PgNotifications,
+            adapters_postgres::PgDeliveries,
+            adapters_postgres::PgJobs,
+            Faults,
+        >,
+    ) {
+        let (database, pool) = pool().await;
+        let faults = Faults(database.url().to_owned());
+        (
+            database,
+            crate::jobs::Stores {
+                users: PgUsers::new(pool.clone()),
+                chat: PgChat::new(pool.clone()),
+                inbox: adapters_postgres::PgNotifications::new(pool.clone()),
+                queue: adapters_postgres::PgDeliveries::new(pool.clone()),
+                jobs: adapters_postgres::PgJobs::new(pool),
+                faults,
+            },
         )
     }
 

@@ -26,6 +26,7 @@ macro_rules! contract {
 mod chat;
 mod fixtures;
 mod health;
+mod jobs;
 mod notifications;
 mod refresh_tokens;
 mod users;

@@ -301,6 +301,30 @@ impl TestApp {
             .collect()
     }
 
+    /// Makes the next job event fail inside its transaction, after its notifications are
+    /// written: on memory through the store's fault hook; on PostgreSQL through a trigger that
+    /// refuses a chat message containing `marker` (put it in a `completion_rejected` reason,
+    /// which the system message repeats).
+    pub async fn fail_next_job_event(&self, marker: &str) {
+        if let Some(adapters) = &self.memory {
+            adapters.jobs.fail_next_apply_after_notifications();
+            return;
+        }
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.connection().await;
+        for sql in [
+            "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER injected_failure BEFORE INSERT ON chat_messages FOR EACH ROW \
+                 WHEN (NEW.content LIKE '%{marker}%') EXECUTE FUNCTION injected_failure()"
+            ),
+        ] {
+            diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+
     /// A direct connection to the test database (PostgreSQL backend only).
     pub async fn connection(&self) -> diesel_async::AsyncPgConnection {
         use diesel_async::AsyncConnection;
