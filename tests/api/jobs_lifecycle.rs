@@ -376,3 +376,44 @@ both_backends! {
         assert_eq!(a.heard().await, lines(&["job in_progress", "notification job_rejected urgent"]));
     }
 }
+
+both_backends! {
+    async fn job_created_fans_out_to_five_thousand_cleaners_in_the_background(app) {
+        const CLEANERS: usize = 5_000;
+        let client = app.register("client").await;
+        let ids = app.bulk_users("cleaner", CLEANERS).await;
+        let mut sockets = Vec::new();
+        for id in ids.iter().step_by(CLEANERS / 20) {
+            sockets.push(app.ws(&eclean_tests::tokens::sign(&eclean_tests::tokens::access_claims(json!(id)))).await);
+        }
+        let mut c = Party::connect(&app, &client).await;
+        let job = Job::new(&client);
+        let created = job.event("job_created", json!({}));
+        let answer = applied(&app, &created).await;
+        assert_eq!(answer["notifications"], CLEANERS, "every active cleaner is targeted");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let unread = app.stored_unread(&ids).await;
+            if unread.iter().all(|n| *n == 1) {
+                break;
+            }
+            assert!(unread.iter().all(|n| *n <= 1), "nobody gets it twice");
+            assert!(tokio::time::Instant::now() < deadline, "{} of {CLEANERS} stored", unread.iter().filter(|n| **n == 1).count());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for ws in &mut sockets {
+            let frames = ws.drain(Duration::from_millis(300)).await;
+            let pushed: Vec<&Value> = frames.iter().filter(|f| f["type"] == "new_notification").collect();
+            assert_eq!(pushed.len(), 1, "{frames:?}");
+            assert_eq!(pushed[0]["notification"]["notification_type"], "job_created");
+            assert_eq!(pushed[0]["notification"]["object"], json!({"kind": "job", "id": job.id}));
+        }
+        assert_eq!(c.heard().await, lines(&["job open_for_bids"]), "the client is not among them");
+        assert_eq!(app.stored_unread(&[client.id]).await, [0]);
+        // Posting it again sends nothing more, and reports the count the fan-out reached.
+        let again = app.job_event(&created).await.json_with(200).await;
+        assert_eq!((again["applied"].as_bool(), again["notifications"].as_u64()), (Some(false), Some(CLEANERS as u64)));
+        assert!(sockets[0].drain(Duration::from_millis(300)).await.iter().all(|f| f["type"] != "new_notification"));
+        assert!(app.stored_unread(&ids).await.iter().all(|n| *n == 1));
+    }
+}
