@@ -23,6 +23,8 @@ pub(crate) struct Inbox {
     state: BTreeMap<NotificationId, Notification>,
     heads: HashMap<UserId, Seq>,
     dedupe: HashMap<(UserId, String), NotificationId>,
+    /// The latest notification stored under each collapse key (unread or not).
+    collapsed: HashMap<(UserId, String), NotificationId>,
     last_id: i64,
 }
 
@@ -219,6 +221,39 @@ impl NotificationRepository for MemoryNotifications {
             inbox.dedupe.remove(&(removed.recipient, key));
         }
         Ok(())
+    }
+
+    async fn upsert_collapsed(
+        &self,
+        notification: NewNotification,
+        key: &str,
+    ) -> Result<(Notification, bool), PortError> {
+        let mut inbox = lock(&self.inbox);
+        let now = Utc::now();
+        let slot = (notification.recipient, key.to_owned());
+        let open = inbox
+            .collapsed
+            .get(&slot)
+            .and_then(|id| inbox.state.get(id))
+            .filter(|n| n.read_at.is_none())
+            .map(|n| n.id);
+        if let Some(id) = open {
+            let seq = inbox.heads.entry(notification.recipient).or_default().next();
+            inbox.heads.insert(notification.recipient, seq);
+            let stored = inbox.state.get_mut(&id).ok_or(PortError::NotFound)?;
+            stored.title = notification.title;
+            stored.message = notification.message;
+            stored.priority = notification.priority;
+            stored.metadata = notification.metadata;
+            stored.silent = notification.silent;
+            stored.expires_at = notification.expires_at;
+            stored.seq = seq;
+            stored.created_at = now;
+            return Ok((stored.clone(), false));
+        }
+        let (stored, created) = inbox.insert(notification, now)?;
+        inbox.collapsed.insert(slot, stored.id);
+        Ok((stored, created))
     }
 
     async fn head_seq(&self, recipient: UserId) -> Result<Seq, PortError> {

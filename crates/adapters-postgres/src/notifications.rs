@@ -159,6 +159,7 @@ struct NewRow<'a> {
     expires_at: Option<DateTime<Utc>>,
     dedupe_key: Option<&'a str>,
     silent: bool,
+    collapse_key: Option<&'a str>,
 }
 
 impl<'a> NewRow<'a> {
@@ -178,6 +179,7 @@ impl<'a> NewRow<'a> {
             expires_at: new.expires_at,
             dedupe_key: new.dedupe_key.as_deref(),
             silent: new.silent,
+            collapse_key: None,
         }
     }
 }
@@ -342,6 +344,71 @@ impl NotificationRepository for PgNotifications {
             Err(other) => return Err(other),
         };
         Ok((row.into_notification()?, created))
+    }
+
+    async fn upsert_collapsed(
+        &self,
+        notification: NewNotification,
+        key: &str,
+    ) -> Result<(Notification, bool), PortError> {
+        let mut conn = conn(&self.pool).await?;
+        let recipient = notification.recipient.get();
+        // Two first messages racing: the loser's insert hits the unique index and retries as an
+        // update of the winner's row.
+        for _ in 0..2 {
+            let attempt = conn
+                .transaction::<(NotificationRow, bool), diesel::result::Error, _>(async |conn| {
+                    let open: Option<i64> = notifications::table
+                        .filter(notifications::recipient_id.eq(recipient))
+                        .filter(notifications::collapse_key.eq(key))
+                        .filter(notifications::read_at.is_null())
+                        .select(notifications::id)
+                        .for_update()
+                        .first(conn)
+                        .await
+                        .optional()?;
+                    let heads = advance_heads(conn, &[recipient]).await?;
+                    let seq = heads.get(&recipient).copied().unwrap_or(1);
+                    match open {
+                        Some(id) => diesel::update(notifications::table.find(id))
+                            .set((
+                                notifications::title.eq(&notification.title),
+                                notifications::message.eq(&notification.message),
+                                notifications::priority.eq(notification.priority.as_str()),
+                                notifications::metadata
+                                    .eq(serde_json::Value::Object(notification.metadata.clone())),
+                                notifications::silent.eq(notification.silent),
+                                notifications::expires_at.eq(notification.expires_at),
+                                notifications::seq.eq(seq),
+                                notifications::created_at.eq(diesel::dsl::now),
+                            ))
+                            .returning(NotificationRow::as_returning())
+                            .get_result(conn)
+                            .await
+                            .map(|row| (row, false)),
+                        None => {
+                            let mut row = NewRow::new(&notification, seq);
+                            row.collapse_key = Some(key);
+                            diesel::insert_into(notifications::table)
+                                .values(row)
+                                .returning(NotificationRow::as_returning())
+                                .get_result(conn)
+                                .await
+                                .map(|row| (row, true))
+                        }
+                    }
+                })
+                .await
+                .map_err(|e| map_query_error(e, &[("notifications_collapse_key", "collapse")]));
+            match attempt {
+                Ok((row, created)) => return Ok((row.into_notification()?, created)),
+                Err(PortError::Conflict("collapse")) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Err(PortError::unexpected(
+            "a collapsed notification kept colliding",
+        ))
     }
 
     async fn create_many(

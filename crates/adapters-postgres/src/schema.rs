@@ -111,6 +111,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         dedupe_key -> Nullable<Varchar>,
         silent -> Bool,
+        collapse_key -> Nullable<Varchar>,
     }
 }
 

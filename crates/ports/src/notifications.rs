@@ -105,6 +105,17 @@ pub trait NotificationRepository: Clone + Send + Sync + 'static {
 
     /// The recipient's latest inbox seq (0 when empty).
     fn head_seq(&self, recipient: UserId) -> impl Future<Output = Result<Seq, PortError>> + Send;
+
+    /// Stores `notification` collapsed under `key`: when the recipient has an unread
+    /// notification with this key it is updated in place — title, message, priority, metadata,
+    /// `silent`, expiry, and a fresh inbox seq and `created_at`, so replays carry the update — and
+    /// `false` is returned; otherwise a new one is stored (`true`). At most one unread
+    /// notification per recipient and key exists, also under concurrency.
+    fn upsert_collapsed(
+        &self,
+        notification: NewNotification,
+        key: &str,
+    ) -> impl Future<Output = Result<(Notification, bool), PortError>> + Send;
 }
 
 /// Preferences per user; a user without stored preferences has the defaults.

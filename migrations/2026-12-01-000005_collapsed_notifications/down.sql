@@ -1,0 +1,2 @@
+DROP INDEX notifications_collapse_key;
+ALTER TABLE notifications DROP COLUMN collapse_key;
