@@ -4,6 +4,7 @@
 
 mod accounts;
 mod attachments;
+mod chat_alerts;
 mod chat_rest;
 mod errors;
 mod jobs_lifecycle;

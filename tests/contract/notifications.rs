@@ -640,26 +640,52 @@ async fn collapsed_notifications_update_in_place_until_read(
     let (users, inbox) = adapters;
     let u = people(&users, &[Role::Client, Role::Cleaner]).await;
     let now = Utc::now;
-    let (first, created) = inbox.upsert_collapsed(note(u[0], "one"), "room:5").await.unwrap();
+    let (first, created) = inbox
+        .upsert_collapsed(note(u[0], "one"), "room:5")
+        .await
+        .unwrap();
     assert!(created);
     assert_eq!(first.seq.get(), 1);
-    let (second, created) = inbox.upsert_collapsed(note(u[0], "two"), "room:5").await.unwrap();
+    let (second, created) = inbox
+        .upsert_collapsed(note(u[0], "two"), "room:5")
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(second.id, first.id, "updated in place");
-    assert_eq!((second.seq.get(), second.title.as_str()), (2, "two"), "a fresh seq carries the update in replays");
+    assert_eq!(
+        (second.seq.get(), second.title.as_str()),
+        (2, "two"),
+        "a fresh seq carries the update in replays"
+    );
     assert_eq!(inbox.unread_count(u[0], now()).await.unwrap(), 1);
-    let replay = inbox.after(u[0], domain::chat::Seq::new(1).unwrap(), 10, now()).await.unwrap();
+    let replay = inbox
+        .after(u[0], domain::chat::Seq::new(1).unwrap(), 10, now())
+        .await
+        .unwrap();
     assert_eq!(replay.iter().map(|n| n.id).collect::<Vec<_>>(), [first.id]);
     // Another key, another recipient: separate.
-    inbox.upsert_collapsed(note(u[0], "elsewhere"), "room:6").await.unwrap();
-    inbox.upsert_collapsed(note(u[1], "theirs"), "room:5").await.unwrap();
+    inbox
+        .upsert_collapsed(note(u[0], "elsewhere"), "room:6")
+        .await
+        .unwrap();
+    inbox
+        .upsert_collapsed(note(u[1], "theirs"), "room:5")
+        .await
+        .unwrap();
     assert_eq!(inbox.unread_count(u[0], now()).await.unwrap(), 2);
     // Once read, the next one is new.
     inbox.mark_read(u[0], first.id, now()).await.unwrap();
-    let (third, created) = inbox.upsert_collapsed(note(u[0], "three"), "room:5").await.unwrap();
+    let (third, created) = inbox
+        .upsert_collapsed(note(u[0], "three"), "room:5")
+        .await
+        .unwrap();
     assert!(created);
     assert_ne!(third.id, first.id);
-    assert_eq!(inbox.get(u[0], first.id).await.unwrap().title, "two", "the read one is left alone");
+    assert_eq!(
+        inbox.get(u[0], first.id).await.unwrap().title,
+        "two",
+        "the read one is left alone"
+    );
     // Racing first messages still give one unread notification per key.
     let racing = (0..8).map(|i| inbox.upsert_collapsed(note(u[1], &format!("race {i}")), "room:9"));
     let results = futures_util::future::join_all(racing).await;

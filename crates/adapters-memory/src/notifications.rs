@@ -238,7 +238,11 @@ impl NotificationRepository for MemoryNotifications {
             .filter(|n| n.read_at.is_none())
             .map(|n| n.id);
         if let Some(id) = open {
-            let seq = inbox.heads.entry(notification.recipient).or_default().next();
+            let seq = inbox
+                .heads
+                .entry(notification.recipient)
+                .or_default()
+                .next();
             inbox.heads.insert(notification.recipient, seq);
             let stored = inbox.state.get_mut(&id).ok_or(PortError::NotFound)?;
             stored.title = notification.title;

@@ -1,6 +1,7 @@
 //! Chat use cases: rooms, membership, messages, read cursors. Every change is stored first, then
 //! published on the bus for live sessions; REST and WebSocket go through these same methods.
 
+use crate::message_alerts::MessageAlerts;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, Utc};
@@ -32,6 +33,8 @@ pub struct ChatSettings {
     pub max_page: usize,
     /// Largest upload, in bytes.
     pub max_attachment_bytes: usize,
+    /// Rooms with more members send no `message_received` notifications.
+    pub alert_max_members: usize,
 }
 
 /// A message to send, as a client wrote it.
@@ -102,6 +105,8 @@ pub struct RoomPage {
 pub struct ChatService<P: Ports> {
     adapters: Adapters<P>,
     settings: ChatSettings,
+    /// `message_received` notifications for participants who are not looking.
+    alerts: Option<MessageAlerts<P>>,
 }
 
 impl<P: Ports> Clone for ChatService<P> {
@@ -109,6 +114,7 @@ impl<P: Ports> Clone for ChatService<P> {
         Self {
             adapters: self.adapters.clone(),
             settings: self.settings.clone(),
+            alerts: self.alerts.clone(),
         }
     }
 }
@@ -142,7 +148,17 @@ fn parse_id<T>(
 impl<P: Ports> ChatService<P> {
     /// A service over these adapters.
     pub fn new(adapters: Adapters<P>, settings: ChatSettings) -> Self {
-        Self { adapters, settings }
+        Self {
+            adapters,
+            settings,
+            alerts: None,
+        }
+    }
+
+    /// The same service, notifying participants who are not looking about new messages.
+    pub fn with_alerts(mut self, alerts: MessageAlerts<P>) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// The limits in force.
@@ -865,6 +881,9 @@ impl<P: Ports> ChatService<P> {
                 BusEvent::MessageCreated { view: view.clone() },
             )
             .await;
+            if let Some(alerts) = &self.alerts {
+                alerts.spawn(view.clone(), room);
+            }
         }
         Ok((view, appended.created))
     }

@@ -10,9 +10,12 @@ pub mod delivery;
 pub mod error;
 pub mod health;
 pub mod jobs;
+pub mod message_alerts;
 pub mod notifications;
 pub mod ports;
 pub mod realtime;
+
+use std::sync::Arc;
 
 pub use accounts::{AccountService, AuthSettings, RegisterInput, TokenPair};
 pub use authenticator::Authenticator;
@@ -23,6 +26,7 @@ pub use delivery::{DeliverySettings, DeliveryWorker};
 pub use error::{AppError, AuthFailure};
 pub use health::HealthService;
 pub use jobs::{BidInput, EventInput, EventOutcome, JobInput, JobService, JobSettings, JobView};
+pub use message_alerts::{MessageAlerts, RoomWatchers};
 pub use notifications::{
     Audience, BroadcastProgress, NotificationService, NotificationSettings, Notify,
     PreferencesInput, SendInput, TemplateInput,
@@ -81,8 +85,15 @@ impl<P: Ports> Clone for Services<P> {
 impl<P: Ports> Services<P> {
     /// Builds every service over the same adapters; the hub attaches itself to the bus.
     pub fn new(adapters: Adapters<P>, settings: Settings) -> Self {
-        let chat = ChatService::new(adapters.clone(), settings.chat);
+        let hub = Hub::new(adapters.bus.clone(), settings.hub);
         let notifications = NotificationService::new(adapters.clone(), settings.notifications);
+        let alerts = MessageAlerts::new(
+            adapters.clone(),
+            notifications.clone(),
+            Arc::new(hub.clone()),
+            settings.chat.alert_max_members,
+        );
+        let chat = ChatService::new(adapters.clone(), settings.chat).with_alerts(alerts);
         Self {
             accounts: AccountService::new(adapters.clone(), settings.auth),
             authenticator: Authenticator::new(adapters.clone()),
@@ -95,7 +106,7 @@ impl<P: Ports> Services<P> {
             ),
             chat,
             notifications,
-            hub: Hub::new(adapters.bus, settings.hub),
+            hub,
         }
     }
 }

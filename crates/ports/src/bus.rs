@@ -97,6 +97,12 @@ pub enum BusEvent {
         /// The notification.
         notification: Notification,
     },
+    /// A collapsed notification was updated in place (published to its recipient); its unread
+    /// count did not change.
+    NotificationUpdated {
+        /// The notification now.
+        notification: Notification,
+    },
     /// One notification was read (published to its recipient).
     NotificationRead {
         /// The recipient.

@@ -188,6 +188,8 @@ pub struct ChatConfig {
     pub max_page_size: usize,
     /// Largest upload, in bytes.
     pub max_attachment_bytes: usize,
+    /// Rooms with more members send no `message_received` notifications.
+    pub notify_max_members: usize,
 }
 
 /// `[ws]`.

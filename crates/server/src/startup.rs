@@ -407,6 +407,7 @@ pub fn app_settings(settings: &Settings) -> app::Settings {
             default_page: settings.chat.page_size,
             max_page: settings.chat.max_page_size,
             max_attachment_bytes: settings.chat.max_attachment_bytes,
+            alert_max_members: settings.chat.notify_max_members,
         },
         hub: HubSettings {
             queue_capacity: settings.ws.outbound_queue,

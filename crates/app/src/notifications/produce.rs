@@ -54,6 +54,54 @@ impl<P: Ports> NotificationService<P> {
         Ok((stored, created))
     }
 
+    /// Stores a notification collapsed under `key` — one unread per recipient and key, updated in
+    /// place — and announces it: a new one like [`NotificationService::notify`], an update as the
+    /// same notification pushed again (external deliveries go out for the first one only).
+    pub async fn notify_collapsed(
+        &self,
+        request: Notify,
+        key: &str,
+    ) -> Result<(Notification, bool), AppError> {
+        let recipient = self
+            .adapters
+            .users
+            .get(request.recipient)
+            .await
+            .map_err(AppError::from_port("user"))?;
+        let preferences = self
+            .adapters
+            .preferences
+            .get(recipient.id)
+            .await
+            .map_err(AppError::from_port("preferences"))?;
+        let template = self.template_of(&request).await?;
+        let (new, decision) = self.prepare(
+            &request,
+            &recipient,
+            &preferences,
+            template.as_ref(),
+            Utc::now(),
+        )?;
+        let (stored, created) = self
+            .adapters
+            .notifications
+            .upsert_collapsed(new, key)
+            .await
+            .map_err(AppError::from_port("notification"))?;
+        if created {
+            self.after_store(&stored, &recipient, decision).await;
+        } else if decision.in_app != InApp::StoredOnly {
+            self.publish(
+                Topic::User(recipient.id),
+                BusEvent::NotificationUpdated {
+                    notification: stored.clone(),
+                },
+            )
+            .await;
+        }
+        Ok((stored, created))
+    }
+
     /// Renders and decides one notification without storing it: a job event stores it inside
     /// its own transaction, then calls [`NotificationService::push_live`].
     pub(crate) async fn plan(

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
+use domain::chat::RoomId;
 use domain::user::UserId;
 use ports::{BusEvent, EventBus, Topic};
 use tokio::sync::{Notify, mpsc};
@@ -121,6 +122,8 @@ struct Entry {
     tx: mpsc::Sender<Arc<Delivery>>,
     control: Arc<SessionControl>,
     topics: HashSet<Topic>,
+    /// Rooms this session subscribed to (it shows their messages as they arrive).
+    watching: HashSet<RoomId>,
 }
 
 #[derive(Default)]
@@ -128,6 +131,24 @@ struct State {
     sessions: HashMap<SessionId, Entry>,
     topics: HashMap<Topic, HashSet<SessionId>>,
     users: HashMap<UserId, HashSet<SessionId>>,
+    /// Per room: users with a session watching it, and how many such sessions.
+    watchers: HashMap<RoomId, HashMap<UserId, usize>>,
+}
+
+impl State {
+    fn stop_watching(&mut self, room: RoomId, user: UserId) {
+        if let Some(users) = self.watchers.get_mut(&room) {
+            if let Some(count) = users.get_mut(&user) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    users.remove(&user);
+                }
+            }
+            if users.is_empty() {
+                self.watchers.remove(&room);
+            }
+        }
+    }
 }
 
 struct Inner<B: EventBus> {
@@ -217,6 +238,7 @@ impl<B: EventBus> Hub<B> {
                 tx,
                 control: control.clone(),
                 topics: HashSet::new(),
+                watching: HashSet::new(),
             },
         );
         Ok(Registration {
@@ -285,6 +307,9 @@ impl<B: EventBus> Hub<B> {
             let Some(entry) = state.sessions.remove(&session) else {
                 return false;
             };
+            for room in &entry.watching {
+                state.stop_watching(*room, entry.user);
+            }
             let mut emptied = Vec::new();
             for topic in &entry.topics {
                 if Self::remove_follower(&mut state, *topic, session) {
@@ -310,6 +335,44 @@ impl<B: EventBus> Hub<B> {
             }
         }
         last_of_user
+    }
+
+    /// Records that `session` shows `room`'s messages as they arrive (it subscribed).
+    pub fn watch(&self, session: SessionId, room: RoomId) {
+        let mut state = self.write();
+        let Some(entry) = state.sessions.get_mut(&session) else {
+            return;
+        };
+        if entry.watching.insert(room) {
+            let user = entry.user;
+            *state
+                .watchers
+                .entry(room)
+                .or_default()
+                .entry(user)
+                .or_default() += 1;
+        }
+    }
+
+    /// Records that `session` no longer shows `room`.
+    pub fn unwatch(&self, session: SessionId, room: RoomId) {
+        let mut state = self.write();
+        let Some(entry) = state.sessions.get_mut(&session) else {
+            return;
+        };
+        if entry.watching.remove(&room) {
+            let user = entry.user;
+            state.stop_watching(room, user);
+        }
+    }
+
+    /// Users with a session here watching `room`.
+    pub fn watching(&self, room: RoomId) -> HashSet<UserId> {
+        self.read()
+            .watchers
+            .get(&room)
+            .map(|users| users.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Hands an event to every local session following `topic`. Never blocks: a full queue closes

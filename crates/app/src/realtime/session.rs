@@ -433,6 +433,7 @@ impl<P: Ports> Session<P> {
                 view.delivered = Some(start);
                 view.state = room.state;
             }
+            self.services.hub.watch(self.id, room_id);
             out.extend(self.catch_up(room_id, head).await?);
             Ok(out)
         }
@@ -525,6 +526,7 @@ impl<P: Ports> Session<P> {
         match self.rooms.get_mut(&room_id) {
             Some(view) => {
                 view.delivered = None;
+                self.services.hub.unwatch(self.id, room_id);
                 vec![self.text(&ServerFrame::Unsubscribed { room_id, reference })]
             }
             None => vec![self.text(&error_frame(
@@ -749,6 +751,32 @@ impl<P: Ports> Session<P> {
                 }));
                 vec![frame, self.unread_frame()]
             }
+            BusEvent::NotificationUpdated { notification } => {
+                if notification.recipient != self.user.id
+                    || self
+                        .notifications_delivered
+                        .is_some_and(|d| notification.seq <= d)
+                {
+                    return Vec::new();
+                }
+                if let Some(d) = self.notifications_delivered.as_mut() {
+                    *d = notification.seq;
+                }
+                self.services
+                    .notifications
+                    .mark_delivered(notification.id)
+                    .await;
+                // The same notification again (same id, new seq): clients replace it.
+                vec![Outbound::Text(delivery.frame(
+                    self.encoder.dialect(),
+                    false,
+                    || {
+                        self.encoder.encode(&ServerFrame::NewNotification {
+                            notification: notification.clone(),
+                        })
+                    },
+                ))]
+            }
             BusEvent::NotificationRead {
                 user_id,
                 notification_id,
@@ -920,6 +948,7 @@ impl<P: Ports> Session<P> {
                 return Vec::new();
             };
             hub.unfollow(self.id, Topic::Room(room.id)).await;
+            hub.unwatch(self.id, room.id);
             self.typing.remove(&room.id);
             let mut out = vec![self.text(&ServerFrame::RoomUpdated {
                 room: room.clone(),
