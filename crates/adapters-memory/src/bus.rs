@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ports::{BusEvent, EventBus, EventSink, PortError, Topic};
+use ports::{BusEvent, EventBus, EventSink, PortError, ResyncHook, Topic};
 
 use crate::lock::lock;
 
@@ -21,6 +21,10 @@ impl std::fmt::Debug for LocalBus {
 impl EventBus for LocalBus {
     fn attach(&self, sink: EventSink) {
         *lock(&self.sink) = Some(sink);
+    }
+
+    fn on_resync(&self, _hook: ResyncHook) {
+        // Nothing is ever lost between a process and itself.
     }
 
     async fn publish(&self, topic: Topic, event: BusEvent) -> Result<(), PortError> {

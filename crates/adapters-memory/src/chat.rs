@@ -446,6 +446,14 @@ impl ChatRepository for MemoryChat {
         lock(&self.state).remove_member(room, user)
     }
 
+    async fn room_heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, PortError> {
+        let state = lock(&self.state);
+        Ok(rooms
+            .iter()
+            .filter_map(|id| state.rooms.get(id).map(|r| (*id, r.head_seq)))
+            .collect())
+    }
+
     async fn append_message(&self, new: NewMessage) -> Result<Appended, PortError> {
         lock(&self.state).append(new)
     }

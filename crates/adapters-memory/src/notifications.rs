@@ -223,6 +223,14 @@ impl NotificationRepository for MemoryNotifications {
         Ok(())
     }
 
+    async fn inbox_heads(&self, users: &[UserId]) -> Result<Vec<(UserId, Seq)>, PortError> {
+        let inbox = lock(&self.inbox);
+        Ok(users
+            .iter()
+            .filter_map(|u| inbox.heads.get(u).map(|h| (*u, *h)))
+            .collect())
+    }
+
     async fn upsert_collapsed(
         &self,
         notification: NewNotification,

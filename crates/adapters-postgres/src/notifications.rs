@@ -346,6 +346,31 @@ impl NotificationRepository for PgNotifications {
         Ok((row.into_notification()?, created))
     }
 
+    async fn inbox_heads(&self, users: &[UserId]) -> Result<Vec<(UserId, Seq)>, PortError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = users.iter().map(|u| u.get()).collect();
+        let mut conn = conn(&self.pool).await?;
+        let rows: Vec<(i64, i64)> = notification_inboxes::table
+            .filter(notification_inboxes::user_id.eq_any(&ids))
+            .select((
+                notification_inboxes::user_id,
+                notification_inboxes::head_seq,
+            ))
+            .load(&mut conn)
+            .await
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(user, head)| {
+                Ok((
+                    UserId::new(user).map_err(PortError::unexpected)?,
+                    Seq::new(head).map_err(PortError::unexpected)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn upsert_collapsed(
         &self,
         notification: NewNotification,

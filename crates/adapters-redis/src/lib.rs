@@ -2,8 +2,10 @@
 //! limits, session caps); fred carries the event bus (one subscriber connection per process).
 //! Redis is never the only path for a message: PostgreSQL is the system of record.
 
+pub mod bus;
 pub mod health;
 pub mod pool;
 
+pub use bus::{RedisBus, RedisBusSettings};
 pub use health::RedisHealth;
 pub use pool::{RedisPool, connect};

@@ -128,6 +128,21 @@ pub enum BusEvent {
         /// Unread notifications now.
         unread: i64,
     },
+    /// Reconciliation found a room's stored head beyond what this instance saw go by: sessions
+    /// fetch the gap from storage. Dispatched locally by the reconciler, never published.
+    RoomHead {
+        /// The room.
+        room_id: RoomId,
+        /// Its stored head.
+        head: Seq,
+    },
+    /// As [`BusEvent::RoomHead`], for a user's notification inbox.
+    InboxHead {
+        /// The user.
+        user_id: UserId,
+        /// Their inbox head.
+        head: Seq,
+    },
     /// A job changed (published to each participant's user topic).
     JobUpdated {
         /// The job after the event.
@@ -147,10 +162,18 @@ pub enum BusEvent {
 /// Receives the events of followed topics. Called on the bus's own task; must not block.
 pub type EventSink = Arc<dyn Fn(Topic, Arc<BusEvent>) + Send + Sync + 'static>;
 
+/// Called when the bus may have lost events (it reconnected, or fell behind): the application
+/// reconciles live sessions from storage. Called on the bus's own task; must not block.
+pub type ResyncHook = Arc<dyn Fn() + Send + Sync + 'static>;
+
 /// Publishes events and delivers those of followed topics to this instance's sink.
 pub trait EventBus: Clone + Send + Sync + 'static {
     /// Sets where received events go. Called once, before any `follow`.
     fn attach(&self, sink: EventSink);
+
+    /// Sets what to call when events may have been lost in transit. A bus that cannot lose
+    /// events (the process-local one) never calls it.
+    fn on_resync(&self, hook: ResyncHook);
 
     /// Publishes `event` to every instance following `topic`, this one included.
     /// Errors: `Unavailable` when the bus is down; the change is stored anyway and sessions catch

@@ -256,6 +256,12 @@ pub trait ChatRepository: Clone + Send + Sync + 'static {
         id: domain::chat::AttachmentId,
     ) -> impl Future<Output = Result<Vec<RoomId>, PortError>> + Send;
 
+    /// The head `seq` of each of these rooms (missing rooms are skipped), for reconciliation.
+    fn room_heads(
+        &self,
+        rooms: &[RoomId],
+    ) -> impl Future<Output = Result<Vec<(RoomId, Seq)>, PortError>> + Send;
+
     /// The user's unread messages in one room (0 when not a member).
     fn unread_in(
         &self,

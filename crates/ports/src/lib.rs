@@ -18,7 +18,7 @@ pub mod notifications;
 pub mod users;
 
 pub use attachments::AttachmentStore;
-pub use bus::{BusEvent, EventBus, EventSink, Topic};
+pub use bus::{BusEvent, EventBus, EventSink, ResyncHook, Topic};
 pub use chat::{
     Appended, ChatRepository, HistoryCursor, HistoryPage, Membership, RoomCursor, RoomFilter,
     RoomPatch, UnreadCounts,

@@ -106,6 +106,13 @@ pub trait NotificationRepository: Clone + Send + Sync + 'static {
     /// The recipient's latest inbox seq (0 when empty).
     fn head_seq(&self, recipient: UserId) -> impl Future<Output = Result<Seq, PortError>> + Send;
 
+    /// The inbox heads of these users (those with an empty inbox are skipped), for
+    /// reconciliation.
+    fn inbox_heads(
+        &self,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<Vec<(UserId, Seq)>, PortError>> + Send;
+
     /// Stores `notification` collapsed under `key`: when the recipient has an unread
     /// notification with this key it is updated in place — title, message, priority, metadata,
     /// `silent`, expiry, and a fresh inbox seq and `created_at`, so replays carry the update — and

@@ -218,6 +218,8 @@ pub struct WsConfig {
     pub typing_ttl_s: u64,
     /// Typing broadcast throttle, milliseconds.
     pub typing_throttle_ms: u64,
+    /// Seconds between reconciliation passes (also run after every Redis reconnect).
+    pub reconcile_s: u64,
 }
 
 /// `[notifications]`.

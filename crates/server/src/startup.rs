@@ -11,7 +11,7 @@ use api_actix::credentials::{Argon2Hasher, JwtCodec, JwtKeys, JwtSettings};
 use api_actix::ws::WsSettings;
 use api_actix::ws::handshake::OriginPolicy;
 use api_actix::{Gateway, HttpSettings, build_app};
-use app::realtime::{RateSettings, SessionSettings};
+use app::realtime::{RateSettings, Reconciler, SessionSettings};
 use app::{
     Adapters, AppError, AuthSettings, ChatSettings, DeliverySettings, DeliveryWorker, HubSettings,
     JobSettings, NotificationSettings, Ports, Services,
@@ -297,6 +297,7 @@ async fn serve<P: Ports>(
     listener: TcpListener,
 ) -> Result<(Server, Background, Sessions), StartupError> {
     let adapters_for_worker = adapters.clone();
+    let adapters_for_reconciler = adapters.clone();
     let services = Services::new(adapters, app_settings(settings));
     bootstrap_admin(&services, settings).await?;
     let (stop_deliveries, stop) = tokio::sync::watch::channel(false);
@@ -304,6 +305,10 @@ async fn serve<P: Ports>(
         chores: vec![
             spawn_refresh_token_purge(services.clone()),
             spawn_room_closer(services.clone()),
+            tokio::spawn(
+                Reconciler::new(adapters_for_reconciler, services.hub.clone())
+                    .run(Duration::from_secs(settings.ws.reconcile_s.max(1))),
+            ),
         ],
         deliveries: tokio::spawn(
             DeliveryWorker::new(adapters_for_worker, delivery_settings(settings)).run(stop),

@@ -9,7 +9,7 @@ use adapters_postgres::{
     PgAttachments, PgChat, PgDeliveries, PgHealth, PgJobs, PgNotifications, PgPreferences,
     PgRefreshTokens, PgTemplates, PgUsers,
 };
-use adapters_redis::RedisHealth;
+use adapters_redis::{RedisBus, RedisBusSettings, RedisHealth};
 use api_actix::credentials::{Argon2Hasher, JwtCodec};
 use app::Ports;
 
@@ -68,8 +68,7 @@ impl Ports for ClusterPorts {
     type RefreshTokens = PgRefreshTokens;
     type Health = (PgHealth, RedisHealth);
     type Chat = PgChat;
-    // The Redis event bus arrives with scale-out; until then each instance fans out locally.
-    type Bus = LocalBus;
+    type Bus = RedisBus;
     type Attachments = PgAttachments;
     type Notifications = PgNotifications;
     type Preferences = PgPreferences;
@@ -202,7 +201,13 @@ pub fn cluster_adapters(
             RedisHealth::new(redis, probe_timeout(settings)),
         ),
         chat: base.chat,
-        bus: base.bus,
+        bus: RedisBus::start(&RedisBusSettings {
+            url: settings.redis.url.expose_secret().to_owned(),
+            prefix: settings.redis.key_prefix.clone(),
+            timeout: Duration::from_millis(settings.redis.timeout_ms),
+            buffer: 65_536,
+        })
+        .map_err(dependency("redis.url"))?,
         attachments: base.attachments,
         notifications: base.notifications,
         preferences: base.preferences,

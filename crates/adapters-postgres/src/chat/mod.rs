@@ -494,6 +494,28 @@ impl ChatRepository for PgChat {
         }
     }
 
+    async fn room_heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, PortError> {
+        if rooms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = rooms.iter().map(|r| r.get()).collect();
+        let mut conn = conn(&self.pool).await?;
+        let rows: Vec<(i64, i64)> = chat_rooms::table
+            .filter(chat_rooms::id.eq_any(&ids))
+            .select((chat_rooms::id, chat_rooms::head_seq))
+            .load(&mut conn)
+            .await
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(room, head)| {
+                Ok((
+                    RoomId::new(room).map_err(PortError::unexpected)?,
+                    Seq::new(head).map_err(PortError::unexpected)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn append_message(&self, new: NewMessage) -> Result<Appended, PortError> {
         let mut conn = conn(&self.pool).await?;
         let outcome = conn

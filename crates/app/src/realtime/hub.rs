@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
-use domain::chat::RoomId;
+use domain::chat::{RoomId, Seq};
 use domain::user::UserId;
 use ports::{BusEvent, EventBus, Topic};
 use tokio::sync::{Notify, mpsc};
@@ -126,6 +126,13 @@ struct Entry {
     watching: HashSet<RoomId>,
 }
 
+/// Sequence numbers seen in dispatched events.
+#[derive(Default)]
+struct Seen {
+    rooms: HashMap<RoomId, Seq>,
+    inboxes: HashMap<UserId, Seq>,
+}
+
 #[derive(Default)]
 struct State {
     sessions: HashMap<SessionId, Entry>,
@@ -158,6 +165,8 @@ struct Inner<B: EventBus> {
     state: RwLock<State>,
     /// Serialises bus (un)subscriptions so their order matches the state changes that caused them.
     subscriptions: tokio::sync::Mutex<()>,
+    /// The highest room and inbox seqs seen go by, for reconciliation.
+    seen: Mutex<Seen>,
     dropped: AtomicU64,
 }
 
@@ -192,6 +201,7 @@ impl<B: EventBus> Hub<B> {
                 next_id: AtomicU64::new(1),
                 state: RwLock::new(State::default()),
                 subscriptions: tokio::sync::Mutex::new(()),
+                seen: Mutex::new(Seen::default()),
                 dropped: AtomicU64::new(0),
             }),
         };
@@ -279,8 +289,11 @@ impl<B: EventBus> Hub<B> {
             }
             Self::remove_follower(&mut state, topic, session)
         };
-        if last && let Err(error) = self.inner.bus.unfollow(topic).await {
-            tracing::warn!(%error, topic = %topic.channel(), "bus unsubscription failed");
+        if last {
+            self.forget_seen(topic);
+            if let Err(error) = self.inner.bus.unfollow(topic).await {
+                tracing::warn!(%error, topic = %topic.channel(), "bus unsubscription failed");
+            }
         }
     }
 
@@ -330,11 +343,59 @@ impl<B: EventBus> Hub<B> {
             (emptied, last)
         };
         for topic in emptied {
+            self.forget_seen(topic);
             if let Err(error) = self.inner.bus.unfollow(topic).await {
                 tracing::warn!(%error, topic = %topic.channel(), "bus unsubscription failed");
             }
         }
         last_of_user
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.inner
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn note_seen(&self, topic: Topic, event: &BusEvent) {
+        let (key, seq) = match (topic, event) {
+            (Topic::Room(room), BusEvent::MessageCreated { view }) => {
+                (Topic::Room(room), view.message.seq)
+            }
+            (Topic::Room(room), BusEvent::RoomHead { head, .. }) => (Topic::Room(room), *head),
+            (
+                Topic::User(user),
+                BusEvent::NotificationCreated { notification }
+                | BusEvent::NotificationUpdated { notification },
+            ) => (Topic::User(user), notification.seq),
+            (Topic::User(user), BusEvent::InboxHead { head, .. }) => (Topic::User(user), *head),
+            _ => return,
+        };
+        let mut seen = self.seen();
+        let slot = match key {
+            Topic::Room(room) => seen.rooms.entry(room).or_default(),
+            Topic::User(user) => seen.inboxes.entry(user).or_default(),
+        };
+        *slot = (*slot).max(seq);
+    }
+
+    fn forget_seen(&self, topic: Topic) {
+        let mut seen = self.seen();
+        match topic {
+            Topic::Room(room) => seen.rooms.remove(&room),
+            Topic::User(user) => seen.inboxes.remove(&user),
+        };
+    }
+
+    /// The highest seq seen go by for a room or inbox topic (zero when none).
+    pub fn seen_head(&self, topic: Topic) -> Seq {
+        let seen = self.seen();
+        match topic {
+            Topic::Room(room) => seen.rooms.get(&room).copied(),
+            Topic::User(user) => seen.inboxes.get(&user).copied(),
+        }
+        .unwrap_or_default()
     }
 
     /// Records that `session` shows `room`'s messages as they arrive (it subscribed).
@@ -378,6 +439,7 @@ impl<B: EventBus> Hub<B> {
     /// Hands an event to every local session following `topic`. Never blocks: a full queue closes
     /// that session with 4008 instead.
     pub fn dispatch(&self, topic: Topic, event: Arc<BusEvent>) {
+        self.note_seen(topic, &event);
         let delivery = Arc::new(Delivery::new(topic, event));
         let state = self.read();
         let Some(followers) = state.topics.get(&topic) else {

@@ -3,6 +3,7 @@
 pub mod frames;
 pub mod hub;
 pub mod rate;
+pub mod reconcile;
 pub mod session;
 
 pub use frames::{ClientFrame, ClientRequest, FrameEncoder, Outbound, ServerFrame};
@@ -10,4 +11,5 @@ pub use hub::{
     Delivery, Hub, HubSettings, Registration, SessionControl, SessionId, TooManySessions,
 };
 pub use rate::{RateLimiter, RateSettings, Verdict};
+pub use reconcile::{Pass, Reconciler};
 pub use session::{Session, SessionSettings};

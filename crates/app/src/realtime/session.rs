@@ -472,6 +472,82 @@ impl<P: Ports> Session<P> {
         }
     }
 
+    /// Reconciliation: the room's stored head is beyond what went by live. Counts are taken
+    /// again and a subscribed room gets the missing messages, in order, each once.
+    async fn on_room_head(&mut self, room_id: RoomId, head: Seq) -> Vec<Outbound> {
+        let Some(room) = self.rooms.get(&room_id) else {
+            return Vec::new();
+        };
+        let mut counts_changed = false;
+        if head > room.head
+            && let Ok(unread) = self
+                .services
+                .chat
+                .unread_in_room(room_id, self.user.id)
+                .await
+            && let Some(room) = self.rooms.get_mut(&room_id)
+        {
+            room.head = head;
+            counts_changed = room.unread != unread;
+            room.unread = unread;
+        }
+        let mut out = Vec::new();
+        let delivered = self.rooms.get(&room_id).and_then(|r| r.delivered);
+        if delivered.is_some_and(|d| head > d) {
+            match self.catch_up(room_id, head).await {
+                Ok(frames) => out.extend(frames),
+                Err(error) => {
+                    tracing::warn!(%error, "reconciling a room failed; the next pass retries")
+                }
+            }
+        }
+        if counts_changed {
+            out.push(self.unread_frame());
+        }
+        out
+    }
+
+    /// Reconciliation of the inbox: missed notifications are replayed to a session that
+    /// subscribed to them, and the count is taken again.
+    async fn on_inbox_head(&mut self, head: Seq) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        if let Some(mut mark) = self.notifications_delivered.filter(|d| head > *d) {
+            loop {
+                let page = match self
+                    .services
+                    .notifications
+                    .replay(self.user.id, mark, self.settings.replay_page)
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(error) => {
+                        tracing::warn!(%error, "reconciling an inbox failed; the next pass retries");
+                        break;
+                    }
+                };
+                let Some(last) = page.last().map(|n| n.seq) else {
+                    break;
+                };
+                let full = page.len() >= self.settings.replay_page;
+                for notification in page {
+                    out.push(self.text(&ServerFrame::NewNotification { notification }));
+                }
+                mark = last;
+                self.notifications_delivered = Some(mark);
+                if !full || mark >= head {
+                    break;
+                }
+            }
+        }
+        if let Ok(unread) = self.services.notifications.unread_count(self.user.id).await
+            && unread != self.notifications_unread
+        {
+            self.notifications_unread = unread;
+            out.push(self.unread_frame());
+        }
+        out
+    }
+
     /// Replays the inbox after `since` (oldest first); live notifications keep arriving, each
     /// once: those at or below the replayed mark are dropped.
     async fn subscribe_notifications(
@@ -818,6 +894,11 @@ impl<P: Ports> Session<P> {
                 added,
                 removed,
             } => self.on_room_changed(room, added, removed).await,
+            BusEvent::RoomHead { room_id, head } => self.on_room_head(*room_id, *head).await,
+            BusEvent::InboxHead { user_id, head } if *user_id == self.user.id => {
+                self.on_inbox_head(*head).await
+            }
+            BusEvent::InboxHead { .. } => Vec::new(),
             BusEvent::JobUpdated { job } => {
                 vec![Outbound::Text(delivery.frame(
                     self.encoder.dialect(),
