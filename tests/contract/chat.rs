@@ -383,6 +383,13 @@ async fn appending_updates_the_room_and_the_senders_cursor(
             .await,
         Err(PortError::NotFound)
     ));
+    // Heads for reconciliation: unknown rooms are skipped.
+    let unknown = RoomId::new(987_654).unwrap();
+    assert_eq!(
+        chat.room_heads(&[room.id, unknown]).await.unwrap(),
+        [(room.id, seq(1))]
+    );
+    assert!(chat.room_heads(&[]).await.unwrap().is_empty());
 }
 contract!(appending_updates_the_room_and_the_senders_cursor, chat);
 

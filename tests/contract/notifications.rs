@@ -658,6 +658,11 @@ async fn collapsed_notifications_update_in_place_until_read(
         "a fresh seq carries the update in replays"
     );
     assert_eq!(inbox.unread_count(u[0], now()).await.unwrap(), 1);
+    // Heads for reconciliation: an empty inbox is skipped.
+    assert_eq!(
+        inbox.inbox_heads(&[u[0], u[1]]).await.unwrap(),
+        [(u[0], second.seq)]
+    );
     let replay = inbox
         .after(u[0], domain::chat::Seq::new(1).unwrap(), 10, now())
         .await
