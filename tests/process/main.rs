@@ -2,136 +2,19 @@
 //! concurrent start-up, admin bootstrap, graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use eclean_tests::binary::server_binary;
-use eclean_tests::tokens::TEST_SECRET;
+use eclean_tests::instance::{Instance, command};
 use eclean_tests::{ResponseExt, TestDatabase};
 use serde_json::json;
 
-/// A server process and the lines it logged so far.
-struct Process {
-    child: Child,
-    port: u16,
-    first_line: String,
+fn start(env: &[(&str, &str)]) -> Instance {
+    Instance::start(env)
 }
 
-fn command(env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(server_binary());
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("APP_SERVER__PORT", "0")
-        .env("APP_SERVER__WORKERS", "1")
-        .env("APP_AUTH__PASSWORD_HASH__MEMORY_KIB", "1024")
-        .env("APP_AUTH__PASSWORD_HASH__ITERATIONS", "1")
-        .env("JWT_SECRET", TEST_SECRET)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command
-}
-
-/// Starts the server and waits for the log line that names its port.
-fn start(env: &[(&str, &str)]) -> Process {
-    let mut child = command(env)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut first = true;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if first || line.contains("listening on") {
-                let _ = tx.send(line.clone());
-                first = false;
-            }
-            if std::env::var_os("TEST_LOG").is_some() {
-                eprintln!("[server] {line}");
-            }
-        }
-    });
-    let first_line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server logs a first line");
-    let listening = if first_line.contains("listening on") {
-        first_line.clone()
-    } else {
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("the server logs its address")
-    };
-    let port = listening
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| {
-            rest.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no port in {listening}"));
-    Process {
-        child,
-        port,
-        first_line,
-    }
-}
-
-impl Process {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "the server did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_ready(client: &reqwest::Client, process: &Process) {
-    let started = Instant::now();
-    loop {
-        if let Ok(response) = client.get(process.url("/readyz")).send().await
-            && response.status() == 200
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "not ready in time"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn wait_ready(client: &reqwest::Client, process: &Instance) {
+    process.wait_ready(client).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

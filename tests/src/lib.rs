@@ -11,6 +11,7 @@ pub mod app;
 pub mod binary;
 pub mod database;
 pub mod http;
+pub mod instance;
 pub mod receivers;
 pub mod services;
 pub mod tokens;
