@@ -76,6 +76,13 @@ pub mod memory {
         )
     }
 
+    pub fn presence() -> (
+        adapters_memory::MemoryPresence,
+        adapters_memory::MemoryThrottle,
+    ) {
+        Default::default()
+    }
+
     pub fn users() -> MemoryUsers {
         MemoryUsers::default()
     }
@@ -231,6 +238,28 @@ pub mod postgres {
         (
             database,
             (PgUsers::new(pool.clone()), PgRefreshTokens::new(pool)),
+        )
+    }
+}
+
+pub mod redis {
+    use std::time::Duration;
+
+    /// The Redis adapters (the suite's Redis, a key prefix of their own).
+    pub async fn presence() -> (
+        (),
+        (adapters_redis::RedisPresence, adapters_redis::RedisThrottle),
+    ) {
+        let pool =
+            adapters_redis::connect(&eclean_tests::app::redis_url(), 4, Duration::from_secs(2))
+                .unwrap();
+        let prefix = format!("contract:{}:", eclean_tests::unique());
+        (
+            (),
+            (
+                adapters_redis::RedisPresence::new(pool.clone(), prefix.clone()),
+                adapters_redis::RedisThrottle::new(pool, prefix),
+            ),
         )
     }
 }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod jobs;
 mod lock;
 pub mod notifications;
+pub mod presence;
 pub mod refresh_tokens;
 pub mod users;
 
@@ -23,5 +24,6 @@ pub use jobs::MemoryJobs;
 pub use notifications::{
     MemoryDeliveries, MemoryNotifications, MemoryPreferences, MemoryTemplates,
 };
+pub use presence::{MemoryPresence, MemoryThrottle};
 pub use refresh_tokens::MemoryRefreshTokens;
 pub use users::MemoryUsers;

@@ -5,7 +5,9 @@
 pub mod bus;
 pub mod health;
 pub mod pool;
+pub mod presence;
 
 pub use bus::{RedisBus, RedisBusSettings};
 pub use health::RedisHealth;
 pub use pool::{RedisPool, connect};
+pub use presence::{RedisPresence, RedisThrottle};

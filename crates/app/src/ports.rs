@@ -2,8 +2,8 @@
 
 use ports::{
     AttachmentStore, ChatRepository, DeliveryQueue, EventBus, ExternalChannel, HealthProbe,
-    JobStore, NotificationRepository, PasswordHasher, PreferenceRepository, RefreshTokenStore,
-    TemplateEngine, TemplateRepository, TokenCodec, UserRepository,
+    JobStore, NotificationRepository, PasswordHasher, PreferenceRepository, PresenceStore,
+    RefreshTokenStore, TemplateEngine, TemplateRepository, Throttle, TokenCodec, UserRepository,
 };
 
 /// Names the concrete adapter for every port. The binary implements it twice: once for the
@@ -39,6 +39,10 @@ pub trait Ports: Send + Sync + 'static {
     type Channels: ExternalChannel;
     /// The job projection (applied together with chat and notifications).
     type Jobs: JobStore;
+    /// Live sessions across instances.
+    type Presence: PresenceStore;
+    /// Shared throttles and rate limits.
+    type Throttle: Throttle;
 }
 
 /// One instance of every adapter.
@@ -73,6 +77,10 @@ pub struct Adapters<P: Ports> {
     pub channels: P::Channels,
     /// The job projection.
     pub jobs: P::Jobs,
+    /// Live sessions across instances.
+    pub presence: P::Presence,
+    /// Shared throttles and rate limits.
+    pub throttle: P::Throttle,
 }
 
 impl<P: Ports> Clone for Adapters<P> {
@@ -93,6 +101,8 @@ impl<P: Ports> Clone for Adapters<P> {
             deliveries: self.deliveries.clone(),
             channels: self.channels.clone(),
             jobs: self.jobs.clone(),
+            presence: self.presence.clone(),
+            throttle: self.throttle.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod jobs;
 pub mod notifications;
+pub mod presence;
 pub mod users;
 
 pub use attachments::AttachmentStore;
@@ -35,4 +36,5 @@ pub use notifications::{
     ExternalChannel, InboxFilter, NewDelivery, NotificationRepository, PlannedDelivery,
     PreferenceRepository, TemplateEngine, TemplateError, TemplateRepository,
 };
+pub use presence::{PresenceStore, Throttle};
 pub use users::UserRepository;

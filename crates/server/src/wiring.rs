@@ -3,13 +3,14 @@
 use adapters_delivery::{MiniJinjaEngine, OutboundChannels};
 use adapters_memory::{
     LocalBus, MemoryAttachments, MemoryChat, MemoryDeliveries, MemoryHealth, MemoryJobs,
-    MemoryNotifications, MemoryPreferences, MemoryRefreshTokens, MemoryTemplates, MemoryUsers,
+    MemoryNotifications, MemoryPreferences, MemoryPresence, MemoryRefreshTokens, MemoryTemplates,
+    MemoryThrottle, MemoryUsers,
 };
 use adapters_postgres::{
     PgAttachments, PgChat, PgDeliveries, PgHealth, PgJobs, PgNotifications, PgPreferences,
     PgRefreshTokens, PgTemplates, PgUsers,
 };
-use adapters_redis::{RedisBus, RedisBusSettings, RedisHealth};
+use adapters_redis::{RedisBus, RedisBusSettings, RedisHealth, RedisPresence, RedisThrottle};
 use api_actix::credentials::{Argon2Hasher, JwtCodec};
 use app::Ports;
 
@@ -33,6 +34,8 @@ impl Ports for MemoryPorts {
     type Deliveries = MemoryDeliveries;
     type Channels = OutboundChannels;
     type Jobs = MemoryJobs;
+    type Presence = MemoryPresence;
+    type Throttle = MemoryThrottle;
 }
 
 /// PostgreSQL as the system of record, one instance, no Redis.
@@ -55,6 +58,8 @@ impl Ports for PostgresPorts {
     type Deliveries = PgDeliveries;
     type Channels = OutboundChannels;
     type Jobs = PgJobs;
+    type Presence = MemoryPresence;
+    type Throttle = MemoryThrottle;
 }
 
 /// PostgreSQL and Redis: the scaled-out deployment.
@@ -77,6 +82,8 @@ impl Ports for ClusterPorts {
     type Deliveries = PgDeliveries;
     type Channels = OutboundChannels;
     type Jobs = PgJobs;
+    type Presence = RedisPresence;
+    type Throttle = RedisThrottle;
 }
 
 use std::time::Duration;
@@ -148,6 +155,8 @@ pub fn memory_adapters(settings: &Settings) -> Result<Adapters<MemoryPorts>, Sta
         engine: MiniJinjaEngine,
         deliveries,
         channels: channels(settings)?,
+        presence: MemoryPresence::default(),
+        throttle: MemoryThrottle::default(),
     })
 }
 
@@ -181,6 +190,8 @@ pub fn postgres_adapters(
         deliveries: PgDeliveries::new(pool.clone()),
         jobs: PgJobs::new(pool),
         channels: channels(settings)?,
+        presence: MemoryPresence::default(),
+        throttle: MemoryThrottle::default(),
     })
 }
 
@@ -198,7 +209,7 @@ pub fn cluster_adapters(
         refresh_tokens: base.refresh_tokens,
         health: (
             base.health,
-            RedisHealth::new(redis, probe_timeout(settings)),
+            RedisHealth::new(redis.clone(), probe_timeout(settings)),
         ),
         chat: base.chat,
         bus: RedisBus::start(&RedisBusSettings {
@@ -216,5 +227,7 @@ pub fn cluster_adapters(
         deliveries: base.deliveries,
         channels: base.channels,
         jobs: base.jobs,
+        presence: RedisPresence::new(redis.clone(), settings.redis.key_prefix.clone()),
+        throttle: RedisThrottle::new(redis.clone(), settings.redis.key_prefix.clone()),
     })
 }
