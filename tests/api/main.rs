@@ -6,6 +6,7 @@ mod accounts;
 mod attachments;
 mod chat_alerts;
 mod chat_rest;
+mod cluster;
 mod errors;
 mod jobs_effects;
 mod jobs_lifecycle;

@@ -277,3 +277,51 @@ async fn sigterm_closes_sessions_with_1012_and_loses_no_accepted_message() {
         exactly_once_in_order(&resumed.seqs, 1, stored.len() as i64, "the resumed client");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_leaves_nobody_online_for_long() {
+    let database = TestDatabase::migrated().await;
+    let mut env = cluster_env(
+        database.url(),
+        &shared_redis(),
+        &format!("fault6:{}:", eclean_tests::unique()),
+    );
+    // Sessions count as online for three heartbeats (3 s here).
+    env.push(("APP_WS__HEARTBEAT_S".into(), "1".into()));
+    let client = eclean_tests::http_client();
+    let b = instance(&env);
+    b.wait_ready(&client).await;
+    for _ in 0..ROUNDS {
+        let mut a = instance(&env);
+        a.wait_ready(&client).await;
+        let anna = register(&client, &b, "client").await;
+        let bob = register(&client, &b, "cleaner").await;
+        let room = dm(&client, &b, &anna, &bob).await;
+        let _anna_on_a = Receiver::connect(&a, &anna, room, None).await;
+        let mut bob_on_b = Receiver::connect(&b, &bob, room, None).await;
+        let shown = bob_on_b.ws.drain(Duration::from_millis(300)).await;
+        assert!(
+            shown
+                .iter()
+                .any(|f| f["type"] == "presence" && f["user_id"] == anna.id && f["online"] == true),
+            "{shown:?}"
+        );
+        a.signal("KILL");
+        a.wait_exit(Duration::from_secs(10));
+        // Nobody said goodbye, but anna's sessions expire and bob's session notices.
+        let offline = bob_on_b.ws.recv_type("presence").await;
+        assert_eq!(
+            (offline["user_id"].as_i64(), offline["online"].as_bool()),
+            (Some(anna.id), Some(false))
+        );
+        // And she is offline for newcomers too.
+        let mut late = Receiver::connect(&b, &bob, room, None).await;
+        let frames = late.ws.drain(Duration::from_millis(300)).await;
+        assert!(
+            frames
+                .iter()
+                .all(|f| !(f["type"] == "presence" && f["user_id"] == anna.id)),
+            "{frames:?}"
+        );
+    }
+}

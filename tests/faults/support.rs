@@ -23,6 +23,7 @@ pub fn cluster_env(database: &str, redis: &str, prefix: &str) -> Vec<(String, St
         ("APP_WS__RECONCILE_S".into(), "2".into()),
         ("APP_WS__RATE_PER_S".into(), "1000".into()),
         ("APP_WS__RATE_BURST".into(), "1000".into()),
+        ("APP_CHAT__USER_MESSAGES_PER_S".into(), "1000".into()),
     ]
 }
 

@@ -36,6 +36,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Seconds for `Retry-After` (429 and 503).
+    retry_after_s: u64,
 }
 
 impl ApiError {
@@ -48,6 +50,7 @@ impl ApiError {
                 code: code.to_owned(),
                 errors: None,
             },
+            retry_after_s: 1,
         }
     }
 
@@ -95,10 +98,20 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "1"));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            || self.status == StatusCode::TOO_MANY_REQUESTS
+        {
+            response.insert_header((header::RETRY_AFTER, self.retry_after_s.to_string()));
         }
         response.json(&self.body)
+    }
+}
+
+impl ApiError {
+    /// Sets `Retry-After` (whole seconds, at least one).
+    fn retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after_s = after.as_secs_f64().ceil().max(1.0) as u64;
+        self
     }
 }
 
@@ -116,6 +129,11 @@ impl From<AppError> for ApiError {
                 format!("{what} not found"),
             ),
             AppError::Conflict { code, detail } => Self::new(StatusCode::CONFLICT, code, detail),
+            AppError::RateLimited {
+                detail,
+                retry_after,
+            } => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
+                .retry_after(retry_after),
             AppError::Unavailable(source) => {
                 tracing::warn!(error = %chain(source.as_ref()), "dependency unavailable");
                 Self::new(

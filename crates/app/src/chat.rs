@@ -14,7 +14,7 @@ use domain::chat::{
 use domain::user::{User, UserId};
 use ports::{
     AttachmentStore, BusEvent, ChatRepository, EventBus, HistoryCursor, Membership, PortError,
-    RoomCursor, RoomFilter, RoomPatch, Topic, UnreadCounts, UserRepository,
+    RoomCursor, RoomFilter, RoomPatch, Throttle, Topic, UnreadCounts, UserRepository,
 };
 
 use crate::error::AppError;
@@ -35,6 +35,8 @@ pub struct ChatSettings {
     pub max_attachment_bytes: usize,
     /// Rooms with more members send no `message_received` notifications.
     pub alert_max_members: usize,
+    /// Messages one user may send per second, over all their sessions and instances.
+    pub user_messages_per_s: u32,
 }
 
 /// A message to send, as a client wrote it.
@@ -776,6 +778,7 @@ impl<P: Ports> ChatService<P> {
         actor: &User,
         input: SendMessage,
     ) -> Result<(MessageView, bool), AppError> {
+        self.within_send_rate(actor).await?;
         let mut errors = domain::FieldErrors::new();
         let room_id = RoomId::new(input.room_id).map_err(|_| AppError::NotFound("room"))?;
         let content = errors.collect(if input.attachment_id.is_some() {
@@ -1131,6 +1134,57 @@ impl<P: Ports> ChatService<P> {
         self.member_room(actor, room).await?;
         self.publish_typing(actor, room, is_typing).await;
         Ok(())
+    }
+
+    /// Whether a typing notice of `actor` in `room` may go out now: at most one per `window`
+    /// over all of the user's sessions and instances. Fails open when the throttle is down.
+    pub async fn claim_typing(
+        &self,
+        actor: &User,
+        room: RoomId,
+        window: std::time::Duration,
+    ) -> bool {
+        self.adapters
+            .throttle
+            .allow(&format!("typing:{room}:{}", actor.id), window, 1)
+            .await
+            .unwrap_or(true)
+    }
+
+    /// The user stopped typing: their next notice goes out at once.
+    pub async fn release_typing(&self, actor: &User, room: RoomId) {
+        if let Err(error) = self
+            .adapters
+            .throttle
+            .reset(&format!("typing:{room}:{}", actor.id))
+            .await
+        {
+            tracing::debug!(%error, "resetting the typing throttle failed");
+        }
+    }
+
+    /// Counts a send of `actor` against their per-second limit (fails open when the throttle is
+    /// down).
+    async fn within_send_rate(&self, actor: &User) -> Result<(), AppError> {
+        let limit = self.settings.user_messages_per_s;
+        let allowed = self
+            .adapters
+            .throttle
+            .allow(
+                &format!("send:{}", actor.id),
+                std::time::Duration::from_secs(1),
+                limit,
+            )
+            .await
+            .unwrap_or(true);
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::RateLimited {
+                detail: format!("at most {limit} messages per second"),
+                retry_after: std::time::Duration::from_secs(1),
+            })
+        }
     }
 
     /// Publishes a typing change without checks (a session already checked membership).

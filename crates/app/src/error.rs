@@ -84,6 +84,15 @@ pub enum AppError {
         /// Human explanation.
         detail: String,
     },
+    /// Too many requests of this kind from this caller; nothing was done. Retry after the
+    /// given time.
+    #[error("{detail}")]
+    RateLimited {
+        /// Human explanation.
+        detail: String,
+        /// When a retry can succeed.
+        retry_after: std::time::Duration,
+    },
     /// A dependency is down; nothing was done and the request may be retried.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] BoxError),
@@ -138,6 +147,7 @@ impl AppError {
             AppError::Unauthenticated(failure) => failure.code(),
             AppError::Forbidden { code, .. } | AppError::Conflict { code, .. } => code,
             AppError::NotFound(_) => "not_found",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Unexpected(_) => "internal_error",
         }
@@ -152,6 +162,7 @@ impl AppError {
                 detail.clone()
             }
             AppError::NotFound(what) => format!("{what} not found"),
+            AppError::RateLimited { detail, .. } => detail.clone(),
             AppError::Unavailable(_) => {
                 "a dependency is temporarily unavailable; retry shortly".to_owned()
             }

@@ -32,7 +32,7 @@ pub use notifications::{
     PreferencesInput, SendInput, TemplateInput,
 };
 pub use ports::{Adapters, Ports};
-pub use realtime::{Hub, HubSettings};
+pub use realtime::{Hub, HubSettings, PresenceService};
 
 /// Settings of every service.
 #[derive(Debug, Clone)]
@@ -66,6 +66,8 @@ pub struct Services<P: Ports> {
     pub jobs: JobService<P>,
     /// Live sessions of this instance.
     pub hub: Hub<P::Bus>,
+    /// Who is online, across instances.
+    pub presence: PresenceService<P>,
 }
 
 impl<P: Ports> Clone for Services<P> {
@@ -78,6 +80,7 @@ impl<P: Ports> Clone for Services<P> {
             notifications: self.notifications.clone(),
             jobs: self.jobs.clone(),
             hub: self.hub.clone(),
+            presence: self.presence.clone(),
         }
     }
 }
@@ -85,6 +88,11 @@ impl<P: Ports> Clone for Services<P> {
 impl<P: Ports> Services<P> {
     /// Builds every service over the same adapters; the hub attaches itself to the bus.
     pub fn new(adapters: Adapters<P>, settings: Settings) -> Self {
+        let presence = PresenceService::new(
+            adapters.clone(),
+            settings.hub.presence_ttl,
+            settings.hub.max_sessions_per_user,
+        );
         let hub = Hub::new(adapters.bus.clone(), settings.hub);
         let notifications = NotificationService::new(adapters.clone(), settings.notifications);
         let alerts = MessageAlerts::new(
@@ -107,6 +115,7 @@ impl<P: Ports> Services<P> {
             chat,
             notifications,
             hub,
+            presence,
         }
     }
 }

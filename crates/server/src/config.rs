@@ -190,6 +190,8 @@ pub struct ChatConfig {
     pub max_attachment_bytes: usize,
     /// Rooms with more members send no `message_received` notifications.
     pub notify_max_members: usize,
+    /// Messages one user may send per second, over all sessions and instances.
+    pub user_messages_per_s: u32,
 }
 
 /// `[ws]`.

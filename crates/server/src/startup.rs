@@ -413,10 +413,13 @@ pub fn app_settings(settings: &Settings) -> app::Settings {
             max_page: settings.chat.max_page_size,
             max_attachment_bytes: settings.chat.max_attachment_bytes,
             alert_max_members: settings.chat.notify_max_members,
+            user_messages_per_s: settings.chat.user_messages_per_s,
         },
         hub: HubSettings {
             queue_capacity: settings.ws.outbound_queue,
             max_sessions_per_user: settings.ws.max_sessions_per_user,
+            // Three missed heartbeats and a session stops counting as online.
+            presence_ttl: Duration::from_secs(settings.ws.heartbeat_s.max(1) * 3),
         },
         notifications: NotificationSettings {
             default_page: settings.chat.page_size,

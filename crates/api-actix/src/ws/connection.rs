@@ -82,7 +82,7 @@ impl<P: Ports> Connection<P> {
             id,
             mut inbox,
             control,
-            first_of_user,
+            first_of_user: _,
         } = registration;
         let encoder = self.dialect.encoder();
         let greeting = self.dialect.greeting(&user);
@@ -93,20 +93,27 @@ impl<P: Ports> Connection<P> {
             user,
             expires_at,
             id,
-            first_of_user,
         )
         .await;
         let (mut session, opening) = match started {
             Ok(started) => started,
             Err(error) => {
-                let code = if matches!(error, AppError::Unavailable(_)) {
-                    1013
-                } else {
-                    1011
+                let code = match &error {
+                    AppError::Unavailable(_) => 1013,
+                    AppError::Conflict {
+                        code: "too_many_sessions",
+                        ..
+                    } => close::TOO_MANY_SESSIONS,
+                    _ => 1011,
                 };
                 tracing::warn!(%error, "session could not start");
                 self.services.hub.unregister(id).await;
-                close_socket(socket, code, "the session could not start; retry").await;
+                let reason = if code == close::TOO_MANY_SESSIONS {
+                    error.public_message()
+                } else {
+                    "the session could not start; retry".to_owned()
+                };
+                close_socket(socket, code, &reason).await;
                 metrics::gauge!(names::WS_SESSIONS).decrement(1.0);
                 return;
             }
@@ -185,8 +192,7 @@ impl<P: Ports> Connection<P> {
                     }
                 }
                 _ = ticks.tick() => {
-                    session.on_tick(Instant::now()).await;
-                    Ok(Vec::new())
+                    Ok(session.on_tick(Instant::now()).await)
                 }
                 _ = tokio::time::sleep(until_expiry) => Err(Some((close::UNAUTHENTICATED, "token expired; reconnect with a fresh token or send auth_refresh before expiry".to_owned()))),
             };

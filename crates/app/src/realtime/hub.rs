@@ -95,8 +95,10 @@ impl SessionControl {
 pub struct HubSettings {
     /// Frames a session may have queued before it is closed as too slow.
     pub queue_capacity: usize,
-    /// Sessions one user may hold on this instance.
+    /// Sessions one user may hold (on this instance, and across instances through presence).
     pub max_sessions_per_user: usize,
+    /// How long a session counts as online without a heartbeat.
+    pub presence_ttl: std::time::Duration,
 }
 
 /// A new session's handles.

@@ -2,6 +2,7 @@
 
 pub mod frames;
 pub mod hub;
+pub mod presence;
 pub mod rate;
 pub mod reconcile;
 pub mod session;
@@ -10,6 +11,7 @@ pub use frames::{ClientFrame, ClientRequest, FrameEncoder, Outbound, ServerFrame
 pub use hub::{
     Delivery, Hub, HubSettings, Registration, SessionControl, SessionId, TooManySessions,
 };
+pub use presence::PresenceService;
 pub use rate::{RateLimiter, RateSettings, Verdict};
 pub use reconcile::{Pass, Reconciler};
 pub use session::{Session, SessionSettings};

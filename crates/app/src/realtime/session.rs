@@ -73,7 +73,11 @@ pub struct Session<P: Ports> {
     rooms: HashMap<RoomId, RoomView>,
     typing: HashMap<RoomId, Typing>,
     limiter: RateLimiter,
-    presence: HashMap<UserId, bool>,
+    /// Other users' presence as this session last showed it: online, and their username.
+    presence: HashMap<UserId, (bool, String)>,
+    /// When presence was last refreshed in the shared store, and last re-checked for others.
+    presence_beat: Instant,
+    presence_check: Instant,
     notifications_unread: i64,
     /// After `subscribe_notifications`: the highest inbox seq delivered.
     notifications_delivered: Option<Seq>,
@@ -112,35 +116,47 @@ impl<P: Ports> Session<P> {
         user: User,
         expires_at: DateTime<Utc>,
         id: SessionId,
-        first_of_user: bool,
     ) -> Result<(Self, Vec<Outbound>), AppError> {
-        let hub = services.hub.clone();
-        hub.follow(id, Topic::User(user.id)).await;
-        // Follow the rooms first, then take the counts: an event that lands in between is both
-        // queued and counted, and the queued copy is recognised by its seq and ignored.
-        let before = services.chat.memberships(user.id).await?;
-        for membership in &before {
-            hub.follow(id, Topic::Room(membership.room.id)).await;
-        }
-        let memberships = services.chat.memberships(user.id).await?;
-        let mut rooms = HashMap::new();
-        for membership in memberships {
-            if !before.iter().any(|b| b.room.id == membership.room.id) {
+        // Across instances: the user's session cap, and whether they just came online.
+        let first_of_user = services.presence.connect(user.id, id).await?;
+        let opened = async {
+            let hub = services.hub.clone();
+            hub.follow(id, Topic::User(user.id)).await;
+            // Follow the rooms first, then take the counts: an event that lands in between is both
+            // queued and counted, and the queued copy is recognised by its seq and ignored.
+            let before = services.chat.memberships(user.id).await?;
+            for membership in &before {
                 hub.follow(id, Topic::Room(membership.room.id)).await;
             }
-            rooms.insert(
-                membership.room.id,
-                RoomView {
-                    state: membership.room.state,
-                    cursor: membership.last_read_seq,
-                    head: membership.room.head_seq,
-                    unread: membership.unread,
-                    delivered: None,
-                },
-            );
+            let memberships = services.chat.memberships(user.id).await?;
+            let mut rooms = HashMap::new();
+            for membership in memberships {
+                if !before.iter().any(|b| b.room.id == membership.room.id) {
+                    hub.follow(id, Topic::Room(membership.room.id)).await;
+                }
+                rooms.insert(
+                    membership.room.id,
+                    RoomView {
+                        state: membership.room.state,
+                        cursor: membership.last_read_seq,
+                        head: membership.room.head_seq,
+                        unread: membership.unread,
+                        delivered: None,
+                    },
+                );
+            }
+            let notifications_unread = services.notifications.unread_count(user.id).await?;
+            Ok::<_, AppError>((rooms, notifications_unread))
         }
+        .await;
+        let (rooms, notifications_unread) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                services.presence.disconnect(user.id, id).await;
+                return Err(error);
+            }
+        };
         let limiter = RateLimiter::new(settings.rate, Instant::now());
-        let notifications_unread = services.notifications.unread_count(user.id).await?;
         let session = Self {
             services,
             encoder,
@@ -152,6 +168,8 @@ impl<P: Ports> Session<P> {
             typing: HashMap::new(),
             limiter,
             presence: HashMap::new(),
+            presence_beat: Instant::now(),
+            presence_check: Instant::now(),
             notifications_unread,
             notifications_delivered: None,
         };
@@ -415,12 +433,19 @@ impl<P: Ports> Session<P> {
                 last_seq: head,
                 reference: reference.clone(),
             })];
-            // Who is here already.
+            // Who is here already (on any instance).
             let members = self.services.chat.participants(&self.user, raw).await?;
+            let others: Vec<UserId> = members
+                .iter()
+                .map(|(p, _)| p.user_id)
+                .filter(|u| *u != self.user.id)
+                .collect();
+            let online = self.services.presence.online(&others).await;
             for (participant, summary) in members {
                 let other = participant.user_id;
-                if other != self.user.id && self.services.hub.is_online(other) {
-                    self.presence.insert(other, true);
+                if online.contains(&other) {
+                    self.presence
+                        .insert(other, (true, summary.username.clone()));
                     out.push(self.text(&ServerFrame::Presence {
                         user_id: other,
                         username: summary.username,
@@ -647,13 +672,22 @@ impl<P: Ports> Session<P> {
                             broadcast_at: now,
                         },
                     );
-                    self.services
+                    // The user's other sessions (on any instance) may have just said so.
+                    let fresh = self
+                        .services
                         .chat
-                        .publish_typing(&self.user, room_id, true)
+                        .claim_typing(&self.user, room_id, self.settings.typing_throttle)
                         .await;
+                    if fresh {
+                        self.services
+                            .chat
+                            .publish_typing(&self.user, room_id, true)
+                            .await;
+                    }
                 }
             }
         } else if self.typing.remove(&room_id).is_some() {
+            self.services.chat.release_typing(&self.user, room_id).await;
             self.services
                 .chat
                 .publish_typing(&self.user, room_id, false)
@@ -685,7 +719,42 @@ impl<P: Ports> Session<P> {
     }
 
     /// Expires typing indicators whose time has come. The gateway calls it about once a second.
-    pub async fn on_tick(&mut self, now: Instant) {
+    pub async fn on_tick(&mut self, now: Instant) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        // Keep this session counted as online everywhere.
+        if now.duration_since(self.presence_beat) >= self.settings.heartbeat {
+            self.presence_beat = now;
+            self.services
+                .presence
+                .heartbeat(self.user.id, self.id)
+                .await;
+        }
+        // Users shown online whose sessions all expired (their instance died): show them offline.
+        let ttl = self.services.presence.ttl();
+        if now.duration_since(self.presence_check) >= ttl {
+            self.presence_check = now;
+            let shown: Vec<UserId> = self
+                .presence
+                .iter()
+                .filter(|(_, (online, _))| *online)
+                .map(|(user, _)| *user)
+                .collect();
+            if !shown.is_empty() {
+                let online = self.services.presence.online(&shown).await;
+                for user in shown.into_iter().filter(|u| !online.contains(u)) {
+                    if let Some((state, username)) = self.presence.get_mut(&user) {
+                        *state = false;
+                        let username = username.clone();
+                        out.push(self.text(&ServerFrame::Presence {
+                            user_id: user,
+                            username,
+                            online: false,
+                            last_seen: None,
+                        }));
+                    }
+                }
+            }
+        }
         let expired: Vec<RoomId> = self
             .typing
             .iter()
@@ -694,11 +763,13 @@ impl<P: Ports> Session<P> {
             .collect();
         for room in expired {
             self.typing.remove(&room);
+            self.services.chat.release_typing(&self.user, room).await;
             self.services
                 .chat
                 .publish_typing(&self.user, room, false)
                 .await;
         }
+        out
     }
 
     /// Handles one event from the hub.
@@ -782,11 +853,11 @@ impl<P: Ports> Session<P> {
                     .is_some_and(|r| r.delivered.is_some());
                 if !subscribed
                     || *user_id == self.user.id
-                    || self.presence.get(user_id) == Some(online)
+                    || self.presence.get(user_id).map(|(shown, _)| shown) == Some(online)
                 {
                     return Vec::new();
                 }
-                self.presence.insert(*user_id, *online);
+                self.presence.insert(*user_id, (*online, username.clone()));
                 vec![Outbound::Text(delivery.frame(
                     self.encoder.dialect(),
                     false,
@@ -1098,12 +1169,18 @@ impl<P: Ports> Session<P> {
     pub async fn finish(mut self) {
         let typing: Vec<RoomId> = self.typing.drain().map(|(room, _)| room).collect();
         for room in typing {
+            self.services.chat.release_typing(&self.user, room).await;
             self.services
                 .chat
                 .publish_typing(&self.user, room, false)
                 .await;
         }
-        let last = self.services.hub.unregister(self.id).await;
+        self.services.hub.unregister(self.id).await;
+        let last = self
+            .services
+            .presence
+            .disconnect(self.user.id, self.id)
+            .await;
         if last {
             let rooms: Vec<RoomId> = self.rooms.keys().copied().collect();
             self.services
