@@ -185,3 +185,21 @@ async fn create_admin_creates_an_admin_who_can_log_in() {
         .await;
     assert_eq!(body["user"]["role"], "admin");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_exits_zero_for_a_ready_server_and_one_otherwise() {
+    let server = start(&[]);
+    let client = eclean_tests::http_client();
+    wait_ready(&client, &server).await;
+    let ready = command(&[])
+        .args(["probe", "--url", &server.url("/readyz")])
+        .output()
+        .unwrap();
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    let nobody = eclean_tests::services::free_port();
+    let down = command(&[])
+        .args(["probe", "--url", &format!("http://127.0.0.1:{nobody}/readyz")])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1), "{}", String::from_utf8_lossy(&down.stderr));
+}

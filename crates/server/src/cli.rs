@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`, `issue-token`,
-//! `check-config`.
+//! `check-config`, `probe`.
 
 // Printing to stdout is this module's interface: tokens, migration names, the configuration.
 #![allow(clippy::print_stdout)]
@@ -61,6 +61,13 @@ pub enum Command {
     },
     /// Load and check the configuration, print it with secrets redacted, and exit.
     CheckConfig,
+    /// Ask a running server whether it is ready (exit 0) or not (exit 1): the container
+    /// health check, for images without curl.
+    Probe {
+        /// What to ask (default: this configuration's port on 127.0.0.1, `/readyz`).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 /// Runs the command line; the error is printed by `main`.
@@ -83,6 +90,13 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         Command::IssueToken { service, ttl } => issue_token(&settings, &service, ttl.into()),
         Command::CheckConfig => {
             println!("{settings:#?}");
+            Ok(())
+        }
+        Command::Probe { url } => {
+            let url =
+                url.unwrap_or_else(|| format!("http://127.0.0.1:{}/readyz", settings.server.port));
+            crate::probe::probe(&url, Duration::from_secs(3)).map_err(StartupError::Probe)?;
+            println!("ready: {url}");
             Ok(())
         }
     }

@@ -56,6 +56,9 @@ pub enum StartupError {
     /// The HTTP server could not be built.
     #[error("cannot start the HTTP server: {0}")]
     Server(std::io::Error),
+    /// `probe`: the server is not ready.
+    #[error(transparent)]
+    Probe(#[from] crate::probe::ProbeError),
 }
 
 /// Which storage the process runs on.
