@@ -195,11 +195,24 @@ async fn probe_exits_zero_for_a_ready_server_and_one_otherwise() {
         .args(["probe", "--url", &server.url("/readyz")])
         .output()
         .unwrap();
-    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
     let nobody = eclean_tests::services::free_port();
     let down = command(&[])
-        .args(["probe", "--url", &format!("http://127.0.0.1:{nobody}/readyz")])
+        .args([
+            "probe",
+            "--url",
+            &format!("http://127.0.0.1:{nobody}/readyz"),
+        ])
         .output()
         .unwrap();
-    assert_eq!(down.status.code(), Some(1), "{}", String::from_utf8_lossy(&down.stderr));
+    assert_eq!(
+        down.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
 }
