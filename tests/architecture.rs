@@ -155,6 +155,23 @@ fn adapters_do_not_depend_on_each_other_or_the_gateway() {
 }
 
 #[test]
+fn the_load_generator_is_a_client_of_the_protocol_only() {
+    assert_free_of(
+        "loadgen",
+        &[
+            "domain",
+            "ports",
+            "app",
+            "adapters",
+            "api-actix",
+            "server",
+            "actix-web",
+            "diesel",
+        ],
+    );
+}
+
+#[test]
 fn the_check_itself_sees_forbidden_dependencies() {
     // Guards against a check that passes because cargo tree printed nothing useful.
     let deps = dependencies("adapters-postgres");

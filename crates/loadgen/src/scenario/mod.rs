@@ -1,0 +1,5 @@
+//! The scenarios.
+
+pub mod connections;
+pub mod soak;
+pub mod traffic;
