@@ -49,3 +49,8 @@ services:
 clean-test-dbs:
     psql "postgres://postgres@127.0.0.1:5432/postgres" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'eclean\_test\_%' OR datname LIKE 'eclean\_tmpl\_%'" \
       | while read -r db; do psql "postgres://postgres@127.0.0.1:5432/postgres" -qc "DROP DATABASE \"$db\" WITH (FORCE)"; done
+
+# The benchmark (DESIGN §6): release builds, real processes, results in bench/results/. Sizes and
+# durations are environment variables of bench/run.sh (e.g. `SCENARIOS="fanout" RUNS=1 just bench`).
+bench: services
+    bench/run.sh
