@@ -23,6 +23,10 @@ pub struct Api {
 impl Api {
     /// The API at `base` (`http://127.0.0.1:8000`).
     pub fn new(base: impl Into<String>) -> Self {
+        static PROVIDER: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+        PROVIDER.get_or_init(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
         Self {
             client: reqwest::Client::new(),
             base: base.into(),
@@ -46,18 +50,29 @@ impl Api {
         }
     }
 
-    /// A private general room owned by the caller with these members; its id.
+    /// A private general room owned by the caller with these members; its id. The first hundred
+    /// join at creation, the rest one by one.
     pub async fn room(&self, owner: &str, name: &str, members: &[i64]) -> Result<i64, SetupError> {
+        let (first, rest) = members.split_at(members.len().min(100));
         let body = self
             .post(
                 "/api/chat/rooms/",
                 owner,
-                &json!({"room_type": "general", "name": name, "visibility": "private", "member_ids": members}),
+                &json!({"room_type": "general", "name": name, "visibility": "private", "member_ids": first}),
             )
             .await?;
-        body["id"]
+        let room = body["id"]
             .as_i64()
-            .ok_or_else(|| SetupError::Refused(format!("no room id in {body}")))
+            .ok_or_else(|| SetupError::Refused(format!("no room id in {body}")))?;
+        for member in rest {
+            self.post(
+                &format!("/api/chat/rooms/{room}/participants/"),
+                owner,
+                &json!({"user_id": member}),
+            )
+            .await?;
+        }
+        Ok(room)
     }
 
     /// The direct room of the caller and `other`; its id.

@@ -121,7 +121,10 @@ pub struct CreateRoomRequest {
     pub visibility: Option<String>,
     /// Users to add as members.
     #[serde(default)]
-    #[validate(length(max = 100))]
+    #[validate(length(
+        max = 100,
+        message = "at most 100 members at creation; add more afterwards"
+    ))]
     pub member_ids: Vec<i64>,
 }
 
