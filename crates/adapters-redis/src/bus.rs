@@ -104,6 +104,10 @@ impl RedisBus {
                 // A command in flight when the connection dies fails instead of being replayed
                 // later: callers treat a publish failure as "reconciliation will cover it".
                 c.max_command_attempts = 1;
+                // Publishes from many tasks share this connection; with Nagle's algorithm a
+                // command written while the previous one is unacknowledged waits for the ACK
+                // (tens of milliseconds under delayed ACKs), which dominated delivery latency.
+                c.tcp.nodelay = Some(true);
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
         let publisher = builder.build().map_err(unavailable)?;

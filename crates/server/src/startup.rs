@@ -343,6 +343,9 @@ async fn serve<P: Ports>(
     );
     let mut server = HttpServer::new(move || build_app(gateway.clone()))
         .disable_signals()
+        // Deliveries are small frames written back to back; Nagle's algorithm would hold each
+        // one until the previous is acknowledged.
+        .tcp_nodelay(true)
         .shutdown_timeout(settings.server.shutdown_timeout_s);
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);

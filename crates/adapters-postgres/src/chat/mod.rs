@@ -1,17 +1,19 @@
 //! Rooms, participants and messages in PostgreSQL.
 //!
-//! Sequence numbers: `append_message` locks the room row (`SELECT … FOR UPDATE`), checks the
-//! idempotency key, increments `head_seq` and inserts the message in one transaction, so senders of
-//! one room are serialised and `seq` is gap-free; the unique `(room_id, seq)` constraint is the
+//! Sequence numbers: `append_message` checks the idempotency key, increments `head_seq` and
+//! inserts the message in one statement (see [`append`]), so senders of one room are serialised
+//! by the room row's lock and `seq` is gap-free; the unique `(room_id, seq)` constraint is the
 //! backstop. Races on "one room per pair/job/name" are settled by partial unique indexes with
 //! `INSERT … ON CONFLICT DO NOTHING`.
 
+mod append;
 pub(crate) mod rows;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::chat::rules::next_read_cursor;
@@ -25,6 +27,7 @@ use ports::{
     RoomFilter, RoomPatch, UnreadCounts,
 };
 
+use self::append::{AppendQuery, AppendedRow};
 use self::rows::{MessageRow, ParticipantRow, RoomRow};
 use crate::errors::{db, map_query_error};
 use crate::pool::{PgPool, conn};
@@ -121,78 +124,57 @@ pub(crate) async fn room_row(
         .await
 }
 
-/// Appends a message inside the caller's transaction (see [`ChatRepository::append_message`]).
-/// The outer error is the database's; the inner one the port's answer (`NotFound`, a closed room).
+/// The message an earlier send with the same idempotency key stored, if any.
+async fn earlier_send(
+    conn: &mut AsyncPgConnection,
+    new: &NewMessage,
+) -> Result<Option<MessageRow>, diesel::result::Error> {
+    let Some(key) = &new.client_msg_id else {
+        return Ok(None);
+    };
+    chat_messages::table
+        .filter(chat_messages::room_id.eq(new.room_id.get()))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("COALESCE(sender_id, 0) = ")
+                .bind::<BigInt, _>(new.sender.map_or(0, UserId::get)),
+        )
+        .filter(chat_messages::client_msg_id.eq(key.as_str()))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Appends a message (see [`ChatRepository::append_message`] and [`append`]), in the caller's
+/// transaction if there is one. The outer error is the database's; the inner one the port's
+/// answer (`NotFound`, a closed room).
+///
+/// Two *concurrent* sends with one key both find no earlier send; the room lock orders them and
+/// the unique index rejects the second, which `append_message` answers with the first. Inside a
+/// transaction (job events) the key is derived from the event, and the version-checked job write
+/// before it lets only one transaction per event get this far.
 pub(crate) async fn append_in(
     conn: &mut AsyncPgConnection,
     new: &NewMessage,
 ) -> Result<Result<(MessageRow, bool), PortError>, diesel::result::Error> {
-    let locked: Option<(String, i64)> = chat_rooms::table
+    let appended: Option<AppendedRow> = AppendQuery::new(new, new.content.preview(PREVIEW_CHARS))
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(row) = appended {
+        return Ok(Ok((row.message, row.created)));
+    }
+    // Nothing written: say whether the room is missing or closed.
+    let exists: Option<i64> = chat_rooms::table
         .find(new.room_id.get())
-        .select((chat_rooms::state, chat_rooms::head_seq))
-        .for_update()
+        .select(chat_rooms::id)
         .first(conn)
         .await
         .optional()?;
-    let Some((state, _head)) = locked else {
-        return Ok(Err(PortError::NotFound));
-    };
-    if let Some(key) = &new.client_msg_id {
-        let existing: Option<MessageRow> = chat_messages::table
-            .filter(chat_messages::room_id.eq(new.room_id.get()))
-            .filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>("COALESCE(sender_id, 0) = ")
-                    .bind::<BigInt, _>(new.sender.map_or(0, UserId::get)),
-            )
-            .filter(chat_messages::client_msg_id.eq(key.as_str()))
-            .select(MessageRow::as_select())
-            .first(conn)
-            .await
-            .optional()?;
-        if let Some(row) = existing {
-            return Ok(Ok((row, false)));
-        }
-    }
-    if state != RoomState::Active.as_str() && new.sender.is_some() {
-        return Ok(Err(PortError::Conflict("room_state")));
-    }
-    let seq: i64 = diesel::update(chat_rooms::table.find(new.room_id.get()))
-        .set((
-            chat_rooms::head_seq.eq(chat_rooms::head_seq + 1),
-            chat_rooms::last_message_preview.eq(new.content.preview(PREVIEW_CHARS)),
-            chat_rooms::last_message_at.eq(diesel::dsl::now),
-            chat_rooms::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(chat_rooms::head_seq)
-        .get_result(conn)
-        .await?;
-    let row: MessageRow = diesel::insert_into(chat_messages::table)
-        .values((
-            chat_messages::room_id.eq(new.room_id.get()),
-            chat_messages::seq.eq(seq),
-            chat_messages::sender_id.eq(new.sender.map(UserId::get)),
-            chat_messages::kind.eq(new.kind.as_str()),
-            chat_messages::content.eq(new.content.as_str()),
-            chat_messages::attachment_id.eq(new.attachment.map(|a| a.get())),
-            chat_messages::reply_to_id.eq(new.reply_to.map(MessageId::get)),
-            chat_messages::client_msg_id.eq(new.client_msg_id.as_ref().map(|k| k.as_str())),
-        ))
-        .returning(MessageRow::as_returning())
-        .get_result(conn)
-        .await?;
-    if let Some(sender) = new.sender {
-        diesel::update(chat_participants::table.find((new.room_id.get(), sender.get())))
-            .set(
-                chat_participants::last_read_seq.eq(diesel::dsl::sql::<BigInt>(
-                    "GREATEST(last_read_seq, ",
-                )
-                .bind::<BigInt, _>(seq)
-                .sql(")")),
-            )
-            .execute(conn)
-            .await?;
-    }
-    Ok(Ok((row, true)))
+    Ok(Err(match exists {
+        None => PortError::NotFound,
+        Some(_) => PortError::Conflict("room_state"),
+    }))
 }
 
 /// The job room of `job`, created with `members` if missing, inside the caller's transaction.
@@ -472,10 +454,9 @@ impl ChatRepository for PgChat {
             .get_result(&mut conn)
             .await
             .map_err(|e| match &e {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                    _,
-                ) => PortError::NotFound,
+                diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                    PortError::NotFound
+                }
                 _ => map_query_error(e, UNIQUE_RULES),
             })?;
         row.into_participant()
@@ -518,13 +499,20 @@ impl ChatRepository for PgChat {
 
     async fn append_message(&self, new: NewMessage) -> Result<Appended, PortError> {
         let mut conn = conn(&self.pool).await?;
-        let outcome = conn
-            .transaction::<Result<(MessageRow, bool), PortError>, diesel::result::Error, _>(
-                async |conn| append_in(conn, &new).await,
-            )
-            .await
-            .map_err(db)?;
-        let (row, created) = outcome?;
+        let (row, created) = match append_in(&mut conn, &new).await {
+            Ok(outcome) => outcome?,
+            // A concurrent send with the same key won the race: answer with its message.
+            Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+                if info.constraint_name() == Some("chat_messages_client_msg_key") =>
+            {
+                let row = earlier_send(&mut conn, &new).await.map_err(db)?;
+                (
+                    row.ok_or_else(|| PortError::unexpected("a duplicate send vanished"))?,
+                    false,
+                )
+            }
+            Err(other) => return Err(db(other)),
+        };
         Ok(Appended {
             message: row.into_message()?,
             created,
