@@ -1,5 +1,6 @@
 //! Live sessions: the hub that fans events out to them, and the per-session protocol logic.
 
+mod early;
 pub mod frames;
 pub mod hub;
 pub mod presence;

@@ -20,6 +20,7 @@ use ports::{BusEvent, Topic, UnreadCounts};
 
 use crate::error::AppError;
 use crate::ports::Ports;
+use crate::realtime::early::Early;
 use crate::realtime::frames::{
     ClientFrame, ClientRequest, FrameEncoder, Outbound, ServerFrame, close,
 };
@@ -81,7 +82,18 @@ pub struct Session<P: Ports> {
     notifications_unread: i64,
     /// After `subscribe_notifications`: the highest inbox seq delivered.
     notifications_delivered: Option<Seq>,
+    /// Messages that arrived ahead of their turn (see [`super::early`]).
+    early: Early<Arc<Delivery>>,
+    /// When new messages last pushed the unread counts, and whether a push is owed since
+    /// (see [`UNREAD_PUSH_EVERY`]).
+    unread_pushed: Option<Instant>,
+    unread_owed: bool,
 }
+
+/// New messages push the unread counts at most this often per session; the latest counts follow
+/// within a tick. A member of a busy room would otherwise get one `unread_count` frame per
+/// message: at 1,000 messages a second that doubled the frames a room's fan-out writes.
+const UNREAD_PUSH_EVERY: Duration = Duration::from_millis(250);
 
 impl<P: Ports> std::fmt::Debug for Session<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -172,6 +184,9 @@ impl<P: Ports> Session<P> {
             presence_check: Instant::now(),
             notifications_unread,
             notifications_delivered: None,
+            early: Early::default(),
+            unread_pushed: None,
+            unread_owed: false,
         };
         if first_of_user {
             let rooms: Vec<RoomId> = session.rooms.keys().copied().collect();
@@ -720,7 +735,8 @@ impl<P: Ports> Session<P> {
 
     /// Expires typing indicators whose time has come. The gateway calls it about once a second.
     pub async fn on_tick(&mut self, now: Instant) -> Vec<Outbound> {
-        let mut out = Vec::new();
+        let mut out = self.release_overdue(now).await;
+        out.extend(self.owed_unread(now));
         // Keep this session counted as online everywhere.
         if now.duration_since(self.presence_beat) >= self.settings.heartbeat {
             self.presence_beat = now;
@@ -774,6 +790,18 @@ impl<P: Ports> Session<P> {
 
     /// Handles one event from the hub.
     pub async fn on_delivery(&mut self, delivery: Arc<Delivery>) -> Vec<Outbound> {
+        let now = Instant::now();
+        let mut out = if self.early.is_empty() {
+            Vec::new()
+        } else {
+            self.release_overdue(now).await
+        };
+        out.extend(self.on_event(delivery).await);
+        out.extend(self.owed_unread(now));
+        out
+    }
+
+    async fn on_event(&mut self, delivery: Arc<Delivery>) -> Vec<Outbound> {
         match delivery.event.as_ref() {
             BusEvent::MessageCreated { view } => self.on_message(&delivery, view).await,
             BusEvent::MessageUpdated { view } | BusEvent::MessageDeleted { view } => {
@@ -983,7 +1011,62 @@ impl<P: Ports> Session<P> {
         }
     }
 
-    async fn on_message(&mut self, delivery: &Delivery, view: &MessageView) -> Vec<Outbound> {
+    /// A new message: handled now if it is the room's next, else held until it is (or until
+    /// waiting is given up, and storage fills the gap).
+    async fn on_message(&mut self, delivery: &Arc<Delivery>, view: &MessageView) -> Vec<Outbound> {
+        let room_id = view.message.room_id;
+        let Some(head) = self.rooms.get(&room_id).map(|r| r.head) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if view.message.seq > head.next() {
+            if self
+                .early
+                .hold(room_id, view.message.seq, delivery.clone(), Instant::now())
+            {
+                return out;
+            }
+            for held in self.early.take(room_id) {
+                out.extend(self.apply_held(&held).await);
+            }
+            return out;
+        }
+        out.extend(self.apply_message(delivery, view).await);
+        // Whatever was waiting for this one.
+        while let Some(head) = self.rooms.get(&room_id).map(|r| r.head) {
+            let ready = self.early.next_after(room_id, head);
+            if ready.is_empty() {
+                break;
+            }
+            for held in ready {
+                out.extend(self.apply_held(&held).await);
+            }
+        }
+        out
+    }
+
+    /// Stops waiting for rooms whose held messages waited long enough: they are handled in
+    /// order, and the gap before them is filled from storage.
+    async fn release_overdue(&mut self, now: Instant) -> Vec<Outbound> {
+        let mut out = Vec::new();
+        for room in self.early.overdue(now) {
+            for held in self.early.take(room) {
+                out.extend(self.apply_held(&held).await);
+            }
+        }
+        out
+    }
+
+    async fn apply_held(&mut self, held: &Delivery) -> Vec<Outbound> {
+        match held.event.as_ref() {
+            BusEvent::MessageCreated { view } => self.apply_message(held, view).await,
+            _ => Vec::new(),
+        }
+    }
+
+    /// A message in its turn (or after giving up on the one before): unread counts, and
+    /// delivery to a subscribed session exactly once and in order.
+    async fn apply_message(&mut self, delivery: &Delivery, view: &MessageView) -> Vec<Outbound> {
         let me = self.user.id;
         let message = &view.message;
         let Some(room) = self.rooms.get_mut(&message.room_id) else {
@@ -1040,9 +1123,33 @@ impl<P: Ports> Session<P> {
             }
         }
         if unread_changed {
-            out.push(self.unread_frame());
+            out.extend(self.coalesced_unread(Instant::now()));
         }
         out
+    }
+
+    /// The unread counts after a new message, unless they were pushed a moment ago (then they
+    /// are owed, and [`Self::owed_unread`] sends them).
+    fn coalesced_unread(&mut self, now: Instant) -> Option<Outbound> {
+        if self
+            .unread_pushed
+            .is_some_and(|at| now.duration_since(at) < UNREAD_PUSH_EVERY)
+        {
+            self.unread_owed = true;
+            return None;
+        }
+        self.unread_pushed = Some(now);
+        self.unread_owed = false;
+        Some(self.unread_frame())
+    }
+
+    /// The unread counts, if a push is owed and its interval has passed.
+    fn owed_unread(&mut self, now: Instant) -> Option<Outbound> {
+        if self.unread_owed {
+            self.coalesced_unread(now)
+        } else {
+            None
+        }
     }
 
     fn on_change(&mut self, delivery: &Delivery, view: &MessageView) -> Vec<Outbound> {
