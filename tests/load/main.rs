@@ -67,6 +67,10 @@ fn exact(report: &TrafficReport) {
     );
     assert_eq!(report.delivered, report.expected, "{report:?}");
     assert_eq!(
+        report.disconnected, 0,
+        "no publisher lost its session: {report:?}"
+    );
+    assert_eq!(
         (report.lost, report.duplicated, report.out_of_order),
         (0, 0, 0),
         "{report:?}"

@@ -28,6 +28,8 @@ pub mod names {
     pub const WS_FRAMES_IN: &str = "websocket_frames_received_total";
     /// Counter of frames sent to clients.
     pub const WS_FRAMES_OUT: &str = "websocket_frames_sent_total";
+    /// Histogram of the time the server spends answering one client frame, in seconds.
+    pub const WS_REQUEST_DURATION: &str = "websocket_request_duration_seconds";
 }
 
 /// Installs the process-wide Prometheus recorder once and returns its handle. Later calls (a
@@ -40,7 +42,13 @@ pub fn metrics_handle() -> PrometheusHandle {
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ];
             let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full(names::HTTP_DURATION.to_owned()), &buckets);
+                .set_buckets_for_metric(Matcher::Full(names::HTTP_DURATION.to_owned()), &buckets)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(names::WS_REQUEST_DURATION.to_owned()),
+                        &buckets,
+                    )
+                });
             let recorder = match builder {
                 Ok(builder) => builder.build_recorder(),
                 Err(error) => {
@@ -64,6 +72,11 @@ pub fn metrics_handle() -> PrometheusHandle {
                 "WebSocket frames received from clients"
             );
             metrics::describe_counter!(names::WS_FRAMES_OUT, "WebSocket frames sent to clients");
+            metrics::describe_histogram!(
+                names::WS_REQUEST_DURATION,
+                metrics::Unit::Seconds,
+                "Time to answer one WebSocket client frame"
+            );
             metrics::gauge!(names::WS_SESSIONS).set(0.0);
             handle
         })

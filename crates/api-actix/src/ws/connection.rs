@@ -149,12 +149,24 @@ impl<P: Ports> Connection<P> {
             let frames = tokio::select! {
                 biased;
                 request = control.requested() => Err(Some(request)),
+                // Deliveries before the client's next frame: each takes microseconds, and a
+                // client sending steadily into a busy room would otherwise starve its own queue
+                // until the hub closed it as a slow consumer (found by the fan-out benchmark).
+                delivery = inbox.recv() => match delivery {
+                    Some(delivery) => Ok(session.on_delivery(delivery).await),
+                    None => Err(Some((1011, "session closed by the server".to_owned()))),
+                },
                 message = stream.next() => match message {
                     Some(Ok(AggregatedMessage::Text(text))) => {
                         last_heard = Instant::now();
                         metrics::counter!(names::WS_FRAMES_IN).increment(1);
                         let frames = match self.dialect.parse(&text) {
-                            Ok(frame) => session.on_request(frame).await,
+                            Ok(frame) => {
+                                let started = Instant::now();
+                                let frames = session.on_request(frame).await;
+                                metrics::histogram!(names::WS_REQUEST_DURATION).record(started.elapsed());
+                                frames
+                            }
                             Err(error) => vec![Outbound::Text(encoder.encode(&error.into_frame()))],
                         };
                         Ok(frames)
@@ -177,10 +189,6 @@ impl<P: Ports> Connection<P> {
                         tracing::debug!(%error, "WebSocket protocol error");
                         Err(Some((1002, "protocol error".to_owned())))
                     }
-                },
-                delivery = inbox.recv() => match delivery {
-                    Some(delivery) => Ok(session.on_delivery(delivery).await),
-                    None => Err(Some((1011, "session closed by the server".to_owned()))),
                 },
                 _ = pings.tick() => {
                     if last_heard.elapsed() > heartbeat * 2 {

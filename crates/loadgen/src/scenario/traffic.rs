@@ -77,6 +77,8 @@ pub struct TrafficReport {
     pub acked: u64,
     /// Send errors answered by the server (rate limits, refusals).
     pub refused: u64,
+    /// Publishers whose connection failed before their time was up (the server closed it).
+    pub disconnected: u64,
     /// Deliveries owed: acked × receivers of each.
     pub expected: u64,
     /// Deliveries that arrived (first time).
@@ -118,6 +120,7 @@ struct Counters {
     sent: AtomicU64,
     acked: AtomicU64,
     refused: AtomicU64,
+    disconnected: AtomicU64,
     delivered: AtomicU64,
 }
 
@@ -223,6 +226,7 @@ async fn publish(
             "client_msg_id": format!("{tag}-{n}"), "ref": format!("m{n}"),
         });
         if net::send(&mut sender, &frame).await.is_err() {
+            counters.disconnected.fetch_add(1, Ordering::Relaxed);
             break;
         }
         counters.sent.fetch_add(1, Ordering::Relaxed);
@@ -407,6 +411,7 @@ pub async fn run(config: TrafficConfig, scenario: &str) -> Result<TrafficReport,
         sent: counters.sent.load(Ordering::Relaxed),
         acked,
         refused: counters.refused.load(Ordering::Relaxed),
+        disconnected: counters.disconnected.load(Ordering::Relaxed),
         expected,
         delivered: reception.delivered,
         lost: expected.saturating_sub(reception.delivered),
