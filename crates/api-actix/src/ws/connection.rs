@@ -86,14 +86,18 @@ impl<P: Ports> Connection<P> {
         } = registration;
         let encoder = self.dialect.encoder();
         let greeting = self.dialect.greeting(&user);
-        let started = Session::start(
+        // The session's handlers are boxed while they run: inlined, the largest of them (a
+        // message send, with its database futures) sized this task's state for the whole life of
+        // even an idle session — 27 KiB of the 110 KiB per idle session that the connections
+        // benchmark measured before (docs/benchmarks.md).
+        let started = Box::pin(Session::start(
             self.services.clone(),
             encoder.clone(),
             self.settings.clone(),
             user,
             expires_at,
             id,
-        )
+        ))
         .await;
         let (mut session, opening) = match started {
             Ok(started) => started,
@@ -133,7 +137,7 @@ impl<P: Ports> Connection<P> {
         }
         for request in self.dialect.opening_requests() {
             if closing.is_none() {
-                let frames = session.on_request(request).await;
+                let frames = Box::pin(session.on_request(request)).await;
                 closing = write(&mut socket, frames).await.err();
             }
         }
@@ -153,7 +157,7 @@ impl<P: Ports> Connection<P> {
                 // client sending steadily into a busy room would otherwise starve its own queue
                 // until the hub closed it as a slow consumer (found by the fan-out benchmark).
                 delivery = inbox.recv() => match delivery {
-                    Some(delivery) => Ok(session.on_delivery(delivery).await),
+                    Some(delivery) => Ok(Box::pin(session.on_delivery(delivery)).await),
                     None => Err(Some((1011, "session closed by the server".to_owned()))),
                 },
                 message = stream.next() => match message {
@@ -163,7 +167,7 @@ impl<P: Ports> Connection<P> {
                         let frames = match self.dialect.parse(&text) {
                             Ok(frame) => {
                                 let started = Instant::now();
-                                let frames = session.on_request(frame).await;
+                                let frames = Box::pin(session.on_request(frame)).await;
                                 metrics::histogram!(names::WS_REQUEST_DURATION).record(started.elapsed());
                                 frames
                             }
@@ -200,7 +204,7 @@ impl<P: Ports> Connection<P> {
                     }
                 }
                 _ = ticks.tick() => {
-                    Ok(session.on_tick(Instant::now()).await)
+                    Ok(Box::pin(session.on_tick(Instant::now())).await)
                 }
                 _ = tokio::time::sleep(until_expiry) => Err(Some((close::UNAUTHENTICATED, "token expired; reconnect with a fresh token or send auth_refresh before expiry".to_owned()))),
             };
@@ -212,7 +216,7 @@ impl<P: Ports> Connection<P> {
         if let Some(Some((code, reason))) = closing {
             close_socket(socket, code, &reason).await;
         }
-        session.finish().await;
+        Box::pin(session.finish()).await;
         metrics::gauge!(names::WS_SESSIONS).decrement(1.0);
     }
 }
