@@ -33,7 +33,7 @@ impl HealthProbe for RedisHealth {
         let probe = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
             let reply: String = deadpool_redis::redis::cmd("PING")
-                .query_async(&mut *conn)
+                .query_async(&mut conn)
                 .await
                 .map_err(|e| e.to_string())?;
             if reply == "PONG" {

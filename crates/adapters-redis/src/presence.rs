@@ -98,7 +98,7 @@ async fn eval(
     for arg in args {
         command.arg(arg);
     }
-    command.query_async(&mut *conn).await.map_err(unavailable)
+    command.query_async(&mut conn).await.map_err(unavailable)
 }
 
 impl PresenceStore for RedisPresence {
@@ -144,7 +144,7 @@ impl PresenceStore for RedisPresence {
             .arg(&key)
             .arg(ms(ttl))
             .ignore()
-            .query_async::<()>(&mut *conn)
+            .query_async::<()>(&mut conn)
             .await
             .map_err(unavailable)
     }
@@ -170,7 +170,7 @@ impl PresenceStore for RedisPresence {
         for user in users {
             pipe.cmd("ZCOUNT").arg(self.key(*user)).arg(now).arg("+inf");
         }
-        let counts: Vec<Value> = pipe.query_async(&mut *conn).await.map_err(unavailable)?;
+        let counts: Vec<Value> = pipe.query_async(&mut conn).await.map_err(unavailable)?;
         Ok(users
             .iter()
             .zip(counts)
@@ -221,7 +221,7 @@ impl Throttle for RedisThrottle {
         let mut conn = self.pool.get().await.map_err(unavailable)?;
         redis::cmd("DEL")
             .arg(format!("{}throttle:{key}", self.prefix))
-            .query_async::<()>(&mut *conn)
+            .query_async::<()>(&mut conn)
             .await
             .map_err(unavailable)
     }
