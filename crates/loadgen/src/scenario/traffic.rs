@@ -2,6 +2,7 @@
 //! subscribers), `rooms` (many rooms of two), `cross-node` (publishers on one instance,
 //! subscribers on another).
 
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -214,7 +215,14 @@ async fn publish(
     if rate <= 0.0 {
         return sender;
     }
-    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    // Each publisher starts at its own point of the period: started together, thousands of slow
+    // publishers (the soak: one message per user every 20 s) would all send in the same instant.
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let phase = tag
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let offset = period.mul_f64((phase % 1000) as f64 / 1000.0);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut n: u64 = 0;
     while Instant::now() < until {
@@ -326,11 +334,23 @@ pub async fn run(config: TrafficConfig, scenario: &str) -> Result<TrafficReport,
             }
         }
         Layout::Rooms { rooms } => {
-            for r in 0..rooms {
-                let room = api
-                    .dm(&tokens.token(2 * r), tokens.user_id(2 * r + 1))
-                    .await
-                    .map_err(|e| LoadError::Setup(e.to_string()))?;
+            // Many at a time: the sessions opened above are not read until traffic starts, and
+            // the server closes a session silent for two heartbeats (40 s by default).
+            let created: Vec<Result<(usize, i64), LoadError>> =
+                futures_util::stream::iter((0..rooms).map(|r| {
+                    let api = &api;
+                    async move {
+                        api.dm(&tokens.token(2 * r), tokens.user_id(2 * r + 1))
+                            .await
+                            .map(|room| (r, room))
+                            .map_err(|e| LoadError::Setup(e.to_string()))
+                    }
+                }))
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            for outcome in created {
+                let (r, room) = outcome?;
                 parties[2 * r].1.room = room;
                 parties[2 * r + 1].1.room = room;
             }
