@@ -552,31 +552,10 @@ impl<P: Ports> Session<P> {
     async fn on_inbox_head(&mut self, head: Seq) -> Vec<Outbound> {
         let mut out = Vec::new();
         if let Some(mut mark) = self.notifications_delivered.filter(|d| head > *d) {
-            loop {
-                let page = match self
-                    .services
-                    .notifications
-                    .replay(self.user.id, mark, self.settings.replay_page)
-                    .await
-                {
-                    Ok(page) => page,
-                    Err(error) => {
-                        tracing::warn!(%error, "reconciling an inbox failed; the next pass retries");
-                        break;
-                    }
-                };
-                let Some(last) = page.last().map(|n| n.seq) else {
-                    break;
-                };
-                let full = page.len() >= self.settings.replay_page;
-                for notification in page {
-                    out.push(self.text(&ServerFrame::NewNotification { notification }));
-                }
-                mark = last;
-                self.notifications_delivered = Some(mark);
-                if !full || mark >= head {
-                    break;
-                }
+            let replayed = self.replay_inbox(&mut mark, head, &mut out).await;
+            self.notifications_delivered = Some(mark);
+            if let Err(error) = replayed {
+                tracing::warn!(%error, "reconciling an inbox failed; the next pass retries");
             }
         }
         if let Ok(unread) = self.services.notifications.unread_count(self.user.id).await
@@ -586,6 +565,34 @@ impl<P: Ports> Session<P> {
             out.push(self.unread_frame());
         }
         out
+    }
+
+    /// Pushes the stored notifications after `mark` up to `head` onto `out`, page by page,
+    /// moving `mark` past each page sent (so a failure part-way keeps what was sent).
+    async fn replay_inbox(
+        &mut self,
+        mark: &mut Seq,
+        head: Seq,
+        out: &mut Vec<Outbound>,
+    ) -> Result<(), AppError> {
+        loop {
+            let page = self
+                .services
+                .notifications
+                .replay(self.user.id, *mark, self.settings.replay_page)
+                .await?;
+            let Some(last) = page.last().map(|n| n.seq) else {
+                return Ok(());
+            };
+            let full = page.len() >= self.settings.replay_page;
+            for notification in page {
+                out.push(self.text(&ServerFrame::NewNotification { notification }));
+            }
+            *mark = last;
+            if !full || *mark >= head {
+                return Ok(());
+            }
+        }
     }
 
     /// Replays the inbox after `since` (oldest first); live notifications keep arriving, each
@@ -603,24 +610,7 @@ impl<P: Ports> Session<P> {
                 last_seq: head,
                 reference: reference.clone(),
             })];
-            loop {
-                let page = self
-                    .services
-                    .notifications
-                    .replay(self.user.id, mark, self.settings.replay_page)
-                    .await?;
-                let Some(last) = page.last().map(|n| n.seq) else {
-                    break;
-                };
-                let full = page.len() >= self.settings.replay_page;
-                for notification in page {
-                    out.push(self.text(&ServerFrame::NewNotification { notification }));
-                }
-                mark = last;
-                if !full || mark >= head {
-                    break;
-                }
-            }
+            self.replay_inbox(&mut mark, head, &mut out).await?;
             // Everything up to the head was replayed (or has expired); later ones arrive live.
             let mark = mark.max(head);
             self.notifications_delivered =
