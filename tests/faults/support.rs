@@ -35,26 +35,7 @@ pub fn instance(env: &[(String, String)]) -> Instance {
 
 /// Registers a user through `instance`.
 pub async fn register(client: &reqwest::Client, instance: &Instance, role: &str) -> TestUser {
-    let tag = eclean_tests::unique();
-    let username = format!("{role}_{tag}");
-    let email = format!("{username}@example.com");
-    let password = format!("pw-{tag}-horse-battery");
-    let body = client
-        .post(instance.url("/api/auth/register/"))
-        .json(&json!({"email": email, "username": username, "password": password, "role": role}))
-        .send()
-        .await
-        .unwrap()
-        .json_with(201)
-        .await;
-    TestUser {
-        id: body["user"]["id"].as_i64().unwrap(),
-        username,
-        email,
-        password,
-        access: body["access"].as_str().unwrap().to_owned(),
-        refresh: body["refresh"].as_str().unwrap().to_owned(),
-    }
+    eclean_tests::app::register_with(client, |path| instance.url(path), role).await
 }
 
 /// The direct room of `a` and `b`.

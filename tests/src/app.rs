@@ -44,6 +44,35 @@ pub struct TestUser {
     pub refresh: String,
 }
 
+/// Registers a fresh user with this role through the server `url` makes addresses for (a test
+/// app, or a process started by the fault tests), and returns them with their tokens.
+pub async fn register_with(
+    client: &reqwest::Client,
+    url: impl Fn(&str) -> String,
+    role: &str,
+) -> TestUser {
+    let tag = crate::unique();
+    let username = format!("{role}_{tag}");
+    let email = format!("{username}@example.com");
+    let password = format!("pw-{tag}-horse-battery");
+    let body = client
+        .post(url("/api/auth/register/"))
+        .json(&json!({"email": email, "username": username, "password": password, "role": role}))
+        .send()
+        .await
+        .unwrap()
+        .json_with(201)
+        .await;
+    TestUser {
+        id: body["user"]["id"].as_i64().unwrap(),
+        username,
+        email,
+        password,
+        access: body["access"].as_str().unwrap().to_owned(),
+        refresh: body["refresh"].as_str().unwrap().to_owned(),
+    }
+}
+
 /// A running server and what it runs on.
 #[derive(Debug)]
 pub struct TestApp {
@@ -449,26 +478,7 @@ impl TestApp {
 
     /// Registers a fresh user with this role and returns them with their tokens.
     pub async fn register(&self, role: &str) -> TestUser {
-        let tag = crate::unique();
-        let username = format!("{role}_{tag}");
-        let email = format!("{username}@example.com");
-        let password = format!("pw-{tag}-horse-battery");
-        let body = self
-            .post_anonymous(
-                "/api/auth/register/",
-                &json!({"email": email, "username": username, "password": password, "role": role}),
-            )
-            .await
-            .json_with(201)
-            .await;
-        TestUser {
-            id: body["user"]["id"].as_i64().unwrap(),
-            username,
-            email,
-            password,
-            access: body["access"].as_str().unwrap().to_owned(),
-            refresh: body["refresh"].as_str().unwrap().to_owned(),
-        }
+        register_with(&self.client, |path| self.url(path), role).await
     }
 
     /// Logs in and returns the response body.
