@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::auth::Tokens;
 use crate::net::{self, Receiver, Sender, Target};
@@ -130,32 +130,75 @@ struct Outcome {
     latencies: Latencies,
 }
 
-async fn subscribe(
-    sender: &mut Sender,
-    receiver: &mut Receiver,
-    room: i64,
-) -> Result<(), LoadError> {
-    net::send(sender, &json!({"type": "subscribe_room", "room_id": room})).await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let frame = tokio::time::timeout(left, net::next_json(receiver))
-            .await
-            .map_err(|_| LoadError::Setup(format!("no subscribed for room {room}")))??;
-        if frame["type"] == "subscribed" && frame["room_id"] == room {
-            return Ok(());
-        }
-        if frame["type"] == "error" {
-            return Err(LoadError::Setup(format!("subscribe {room}: {frame}")));
+/// A reader started the moment its session opened: the client library answers the server's pings
+/// only while it reads, and the server closes a session silent for two heartbeats, so no session
+/// may wait unread while the others open and the rooms are created.
+struct Reader {
+    /// Which room to measure (and, for listeners, to wait for the subscription to).
+    room: oneshot::Sender<i64>,
+    /// The subscription's answer.
+    subscribed: oneshot::Receiver<Result<(), String>>,
+    task: tokio::task::JoinHandle<Outcome>,
+}
+
+impl Reader {
+    fn start(
+        receiver: Receiver,
+        user: i64,
+        counters: Arc<Counters>,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        let (room_tx, room_rx) = oneshot::channel();
+        let (subscribed_tx, subscribed_rx) = oneshot::channel();
+        let task = tokio::spawn(listen(
+            receiver,
+            user,
+            room_rx,
+            subscribed_tx,
+            counters,
+            stop,
+        ));
+        Self {
+            room: room_tx,
+            subscribed: subscribed_rx,
+            task,
         }
     }
 }
 
-/// Reads until `stop`, measuring every message of the party's room.
+/// Subscribes `sender`'s session to `room`; its reader reports the answer.
+async fn subscribe(
+    sender: &mut Sender,
+    subscribed: oneshot::Receiver<Result<(), String>>,
+    room: i64,
+) -> Result<(), LoadError> {
+    net::send(
+        sender,
+        &json!({"type": "subscribe_room", "room_id": room, "ref": SUBSCRIBE_REF}),
+    )
+    .await?;
+    let answer = tokio::time::timeout(Duration::from_secs(30), subscribed)
+        .await
+        .map_err(|_| LoadError::Setup(format!("no subscribed for room {room}")))?;
+    match answer {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(LoadError::Setup(format!("subscribe {room}: {error}"))),
+        Err(_) => Err(LoadError::Setup(format!(
+            "subscribe {room}: the session ended"
+        ))),
+    }
+}
+
+/// The `ref` of a subscription request; message refs start with `m`.
+const SUBSCRIBE_REF: &str = "s";
+
+/// Reads from the moment the session opened until `stop`: first only to keep the session alive,
+/// then, once told its room, measuring every message of it.
 async fn listen(
     mut receiver: Receiver,
     party_user: i64,
-    room: i64,
+    room: oneshot::Receiver<i64>,
+    subscribed: oneshot::Sender<Result<(), String>>,
     counters: Arc<Counters>,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
@@ -163,6 +206,21 @@ async fn listen(
         reception: Reception::default(),
         latencies: Latencies::default(),
     };
+    let mut room = std::pin::pin!(room);
+    let room = loop {
+        // The room first: it is told before the subscription is sent, so checking it first
+        // guarantees the answer to the subscription is read below, not dropped here.
+        tokio::select! {
+            biased;
+            told = &mut room => match told {
+                Ok(room) => break room,
+                Err(_) => return outcome,
+            },
+            _ = stop.changed() => return outcome,
+            frame = net::next_json(&mut receiver) => if frame.is_err() { return outcome },
+        }
+    };
+    let mut subscribed = Some(subscribed);
     loop {
         let frame = tokio::select! {
             frame = net::next_json(&mut receiver) => frame,
@@ -191,8 +249,18 @@ async fn listen(
                         .record(micros_now().saturating_sub(sent_at));
                 }
             }
+            Some("subscribed") if frame["room_id"] == room => {
+                if let Some(tx) = subscribed.take() {
+                    let _ = tx.send(Ok(()));
+                }
+            }
             Some("message_ack") => {
                 counters.acked.fetch_add(1, Ordering::Relaxed);
+            }
+            Some("error") if frame["ref"] == SUBSCRIBE_REF => {
+                if let Some(tx) = subscribed.take() {
+                    let _ = tx.send(Err(frame.to_string()));
+                }
             }
             Some("error") if frame["ref"].as_str().is_some_and(|r| r.starts_with('m')) => {
                 counters.refused.fetch_add(1, Ordering::Relaxed);
@@ -225,8 +293,12 @@ async fn publish(
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut n: u64 = 0;
-    while Instant::now() < until {
+    loop {
         ticks.tick().await;
+        // Checked after the wait: a slow publisher's tick can fall past the end.
+        if Instant::now() >= until {
+            break;
+        }
         n += 1;
         let content = json!({"t": micros_now(), "n": n}).to_string();
         let frame = json!({
@@ -309,7 +381,17 @@ pub async fn run(config: TrafficConfig, scenario: &str) -> Result<TrafficReport,
             (*i, target)
         })
         .collect();
-    let sessions = connect_many(plan, tokens, config.connect_rate).await?;
+    let counters = Arc::new(Counters::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sessions: Vec<(Sender, Reader)> = connect_many(plan, tokens, config.connect_rate)
+        .await?
+        .into_iter()
+        .zip(&parties)
+        .map(|((sender, receiver), (_, party, _))| {
+            let reader = Reader::start(receiver, party.user, counters.clone(), stop_rx.clone());
+            (sender, reader)
+        })
+        .collect();
     // Rooms.
     let mut parties = parties;
     match config.layout {
@@ -334,8 +416,7 @@ pub async fn run(config: TrafficConfig, scenario: &str) -> Result<TrafficReport,
             }
         }
         Layout::Rooms { rooms } => {
-            // Many at a time: the sessions opened above are not read until traffic starts, and
-            // the server closes a session silent for two heartbeats (40 s by default).
+            // Eight at a time: thousands one by one take minutes.
             let created: Vec<Result<(usize, i64), LoadError>> =
                 futures_util::stream::iter((0..rooms).map(|r| {
                     let api = &api;
@@ -356,22 +437,15 @@ pub async fn run(config: TrafficConfig, scenario: &str) -> Result<TrafficReport,
             }
         }
     }
-    // Subscribe the listeners, then go.
-    let counters = Arc::new(Counters::default());
-    let (stop_tx, stop_rx) = watch::channel(false);
+    // Tell each reader its room, subscribe the listeners, then go.
     let mut listeners = Vec::new();
     let mut senders = Vec::new();
-    for ((_, party, _), (mut sender, mut receiver)) in parties.into_iter().zip(sessions) {
+    for ((_, party, _), (mut sender, reader)) in parties.into_iter().zip(sessions) {
+        let _ = reader.room.send(party.room);
         if party.listens {
-            subscribe(&mut sender, &mut receiver, party.room).await?;
+            subscribe(&mut sender, reader.subscribed, party.room).await?;
         }
-        listeners.push(tokio::spawn(listen(
-            receiver,
-            party.user,
-            party.room,
-            counters.clone(),
-            stop_rx.clone(),
-        )));
+        listeners.push(reader.task);
         senders.push((sender, party));
     }
     let started = Instant::now();
