@@ -50,8 +50,16 @@ pub struct Settings {
 }
 
 /// Every service of the application, built once by the binary and shared by the gateways.
+///
+/// One allocation behind an `Arc`: every live session holds a handle, and the services by value
+/// are about 10 KiB (each keeps its own adapter handles and settings). Cloned by value into the
+/// connection task and its session, they were most of the 83 KiB that an idle session cost
+/// (docs/benchmarks.md, "Memory per session").
+pub struct Services<P: Ports>(Arc<ServiceSet<P>>);
+
+/// The services themselves; reached through [`Services`] by `Deref`.
 #[derive(Debug)]
-pub struct Services<P: Ports> {
+pub struct ServiceSet<P: Ports> {
     /// Registration, login, refresh and admin bootstrap.
     pub accounts: AccountService<P>,
     /// Turns a bearer token into a principal.
@@ -72,16 +80,24 @@ pub struct Services<P: Ports> {
 
 impl<P: Ports> Clone for Services<P> {
     fn clone(&self) -> Self {
-        Self {
-            accounts: self.accounts.clone(),
-            authenticator: self.authenticator.clone(),
-            health: self.health.clone(),
-            chat: self.chat.clone(),
-            notifications: self.notifications.clone(),
-            jobs: self.jobs.clone(),
-            hub: self.hub.clone(),
-            presence: self.presence.clone(),
-        }
+        Self(self.0.clone())
+    }
+}
+
+impl<P: Ports> std::fmt::Debug for Services<P>
+where
+    ServiceSet<P>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<P: Ports> std::ops::Deref for Services<P> {
+    type Target = ServiceSet<P>;
+
+    fn deref(&self) -> &ServiceSet<P> {
+        &self.0
     }
 }
 
@@ -102,7 +118,7 @@ impl<P: Ports> Services<P> {
             settings.chat.alert_max_members,
         );
         let chat = ChatService::new(adapters.clone(), settings.chat).with_alerts(alerts);
-        Self {
+        Self(Arc::new(ServiceSet {
             accounts: AccountService::new(adapters.clone(), settings.auth),
             authenticator: Authenticator::new(adapters.clone()),
             health: HealthService::new(adapters.clone()),
@@ -116,6 +132,6 @@ impl<P: Ports> Services<P> {
             notifications,
             hub,
             presence,
-        }
+        }))
     }
 }
