@@ -37,6 +37,11 @@ impl<P: Ports> std::fmt::Debug for Connection<P> {
     }
 }
 
+/// How long until `at` (zero once passed).
+fn until(at: chrono::DateTime<chrono::Utc>) -> Duration {
+    (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
+}
+
 /// Sends a close frame, but never waits long on a client that stopped reading.
 async fn close_socket(socket: actix_ws::Session, code: u16, reason: &str) {
     let reason = CloseReason {
@@ -144,12 +149,22 @@ impl<P: Ports> Connection<P> {
         let heartbeat = self.settings.heartbeat;
         let mut pings = tokio::time::interval(heartbeat);
         pings.tick().await;
-        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        // Two timers re-armed only when their deadline moves, not re-created per frame.
+        let mut tick = std::pin::pin!(tokio::time::sleep_until(session.next_tick().into()));
+        let mut expires_at = session.expires_at();
+        let mut expiry = std::pin::pin!(tokio::time::sleep(until(expires_at)));
         let mut last_heard = Instant::now();
         while closing.is_none() {
-            let until_expiry = (session.expires_at() - chrono::Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO);
+            let next_tick = tokio::time::Instant::from_std(session.next_tick());
+            if tick.deadline() != next_tick {
+                tick.as_mut().reset(next_tick);
+            }
+            if session.expires_at() != expires_at {
+                expires_at = session.expires_at();
+                expiry
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + until(expires_at));
+            }
             let frames = tokio::select! {
                 biased;
                 request = control.requested() => Err(Some(request)),
@@ -203,10 +218,10 @@ impl<P: Ports> Connection<P> {
                         Ok(Vec::new())
                     }
                 }
-                _ = ticks.tick() => {
+                () = &mut tick => {
                     Ok(Box::pin(session.on_tick(Instant::now())).await)
                 }
-                _ = tokio::time::sleep(until_expiry) => Err(Some((close::UNAUTHENTICATED, "token expired; reconnect with a fresh token or send auth_refresh before expiry".to_owned()))),
+                () = &mut expiry => Err(Some((close::UNAUTHENTICATED, "token expired; reconnect with a fresh token or send auth_refresh before expiry".to_owned()))),
             };
             closing = match frames {
                 Ok(frames) => write(&mut socket, frames).await.err(),

@@ -89,6 +89,11 @@ impl<T> Early<T> {
             .collect()
     }
 
+    /// When the oldest wait runs out (a room becomes [`Self::overdue`]), if anything is held.
+    pub fn due(&self) -> Option<Instant> {
+        self.rooms.values().map(|held| held.since + HOLD_FOR).min()
+    }
+
     /// Whether anything is held.
     pub fn is_empty(&self) -> bool {
         self.rooms.is_empty()
@@ -137,6 +142,7 @@ mod tests {
         let mut early = Early::default();
         let start = Instant::now();
         early.hold(room(1), seq(5), 5, start);
+        assert_eq!(early.due(), Some(start + HOLD_FOR));
         assert!(early.overdue(start + HOLD_FOR / 2).is_empty());
         assert_eq!(early.overdue(start + HOLD_FOR), vec![room(1)]);
         let mut full = Early::default();

@@ -778,6 +778,25 @@ impl<P: Ports> Session<P> {
         out
     }
 
+    /// When [`Self::on_tick`] next has work: the presence refresh and re-check, a held message
+    /// given up on, owed unread counts, a typing indicator running out. The gateway sleeps until
+    /// then — an idle session wakes once a heartbeat instead of every second, which at tens of
+    /// thousands of sessions was a steady load of its own.
+    pub fn next_tick(&self) -> Instant {
+        let mut due = (self.presence_beat + self.settings.heartbeat)
+            .min(self.presence_check + self.services.presence.ttl());
+        if let Some(held) = self.early.due() {
+            due = due.min(held);
+        }
+        if let (true, Some(pushed)) = (self.unread_owed, self.unread_pushed) {
+            due = due.min(pushed + UNREAD_PUSH_EVERY);
+        }
+        self.typing
+            .values()
+            .map(|typing| typing.until)
+            .fold(due, Instant::min)
+    }
+
     /// Handles one event from the hub.
     pub async fn on_delivery(&mut self, delivery: Arc<Delivery>) -> Vec<Outbound> {
         let now = Instant::now();
