@@ -14,12 +14,16 @@ RUNS=${RUNS:-3}
 SCENARIOS=${SCENARIOS:-"connections fanout rooms cross-node cluster soak"}
 DURATION_S=${DURATION_S:-30}
 CONN_SESSIONS=${CONN_SESSIONS:-19000}
+CONN_RATE=${CONN_RATE:-500}                   # connects/s; 2000/s is past what the machine opens (see docs)
 FANOUT_SUBSCRIBERS=${FANOUT_SUBSCRIBERS:-100}
 FANOUT_RATE=${FANOUT_RATE:-1000}
 ROOMS=${ROOMS:-500}
 ROOMS_RATE=${ROOMS_RATE:-2}
 CLUSTER_INSTANCES=${CLUSTER_INSTANCES:-6}
 CLUSTER_SESSIONS=${CLUSTER_SESSIONS:-100000}
+CLUSTER_RATE=${CLUSTER_RATE:-80}              # connects/s per instance (the machine opens ~500/s in all)
+CLUSTER_POOL=${CLUSTER_POOL:-12}              # database connections per instance: 6 × 12 of max_connections 100
+CLUSTER_FANOUT_RATE=${CLUSTER_FANOUT_RATE:-100}  # msg/s of the delivery check while everyone is connected
 SOAK_ROOMS=${SOAK_ROOMS:-5000}
 SOAK_RATE=${SOAK_RATE:-0.05}
 SOAK_S=${SOAK_S:-1800}
@@ -55,7 +59,7 @@ start_instance() {
     DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" JWT_SECRET="$SECRET" \
     APP_SERVER__PORT="$port" APP_LOG__FILTER=warn APP_REDIS__KEY_PREFIX="$PREFIX" \
     APP_WS__MAX_SESSIONS_PER_USER=100 APP_WS__RATE_PER_S=100000 APP_WS__RATE_BURST=100000 \
-    APP_CHAT__USER_MESSAGES_PER_S=100000 APP_WS__ALLOWED_ORIGINS='["*"]' \
+    APP_CHAT__USER_MESSAGES_PER_S=100000 APP_WS__ALLOWED_ORIGINS='["*"]' ${INSTANCE_ENV:-} \
     "$SERVER" serve >"$OUT/server-$n.log" 2>&1 &
   PIDS+=($!)
   eval "PID_$n=$!"
@@ -83,7 +87,7 @@ for run in $(seq 1 "$RUNS"); do
       connections)
         start_instance 1
         record connections "$run" "$(load --server "127.0.0.1:$((BASE_PORT + 1))" --server-pid "$PID_1" --sources 4 \
-          --user-base "$base" --connect-rate 2000 connections --sessions "$CONN_SESSIONS" --hold-s 15)"
+          --user-base "$base" --connect-rate "$CONN_RATE" connections --sessions "$CONN_SESSIONS" --hold-s 15)"
         ;;
       fanout)
         start_instance 1
@@ -106,20 +110,21 @@ for run in $(seq 1 "$RUNS"); do
         ;;
       cluster)
         per=$((CLUSTER_SESSIONS / CLUSTER_INSTANCES))
-        for n in $(seq 1 "$CLUSTER_INSTANCES"); do start_instance "$n"; done
+        ramp=$((per / CLUSTER_RATE))
+        for n in $(seq 1 "$CLUSTER_INSTANCES"); do INSTANCE_ENV="APP_DATABASE__POOL_SIZE=$CLUSTER_POOL" start_instance "$n"; done
         holders=()
         for n in $(seq 1 "$CLUSTER_INSTANCES"); do
           pid_var="PID_$n"
-          load --server "127.0.0.1:$((BASE_PORT + n))" --server-pid "${!pid_var}" --sources 4 --connect-rate 500 \
-            --user-base "$((base + n * 200000))" connections --sessions "$per" --hold-s $((per / 500 + 60)) \
+          load --server "127.0.0.1:$((BASE_PORT + n))" --server-pid "${!pid_var}" --sources 4 --connect-rate "$CLUSTER_RATE" \
+            --user-base "$((base + n * 200000))" connections --sessions "$per" --hold-s $((DURATION_S * 2 + 60)) \
             >"$OUT/cluster-$run-$n.json" &
           holders+=($!)
         done
         # With everyone connected, messages still have to arrive in time.
-        sleep $((per / 500 + 10))
+        sleep $((ramp + 10))
         record cluster-fanout "$run" "$(load --user-base "$((base + 900000))" cross-node \
           --publish "127.0.0.1:$((BASE_PORT + 1))" --subscribe "127.0.0.1:$((BASE_PORT + CLUSTER_INSTANCES))" \
-          --subscribers "$FANOUT_SUBSCRIBERS" --publishers 4 --rate "$FANOUT_RATE" --duration-s "$DURATION_S")"
+          --subscribers "$FANOUT_SUBSCRIBERS" --publishers 4 --rate "$CLUSTER_FANOUT_RATE" --duration-s "$DURATION_S")"
         wait "${holders[@]}"
         for n in $(seq 1 "$CLUSTER_INSTANCES"); do record cluster-connections "$run" "$(cat "$OUT/cluster-$run-$n.json")"; done
         ;;
