@@ -56,7 +56,10 @@ async fn sessions_expire_unless_refreshed(adapters: (impl PresenceStore, impl Th
     presence.register(anna, "a", short, 1).await.unwrap();
     presence.register(bob, "b", short, 1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    presence.refresh(bob, "b", short).await.unwrap();
+    presence
+        .refresh(&[(bob, "b".to_owned())], short)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         presence.online(&[anna, bob]).await.unwrap(),
@@ -67,6 +70,28 @@ async fn sessions_expire_unless_refreshed(adapters: (impl PresenceStore, impl Th
     assert!(presence.register(anna, "a-new", short, 1).await.unwrap());
 }
 contract!(sessions_expire_unless_refreshed, presence, redis);
+
+async fn one_call_refreshes_many_sessions(adapters: (impl PresenceStore, impl Throttle)) {
+    let (presence, _) = adapters;
+    // More sessions than the Redis adapter sends in one pipelined request.
+    let users: Vec<UserId> = (100..1300).map(user).collect();
+    let short = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    for u in &users {
+        presence.register(*u, "s", short, 1).await.unwrap();
+    }
+    let registered = std::time::Instant::now();
+    let sessions: Vec<(UserId, String)> = users.iter().map(|u| (*u, "s".to_owned())).collect();
+    presence.refresh(&sessions, TTL).await.unwrap();
+    // Every registration has expired by now; only the refresh keeps them (a refresh re-registers
+    // a session that expired, so how long registering took does not matter).
+    let wait = (started + Duration::from_millis(1500))
+        .max(registered + Duration::from_millis(1100))
+        .saturating_duration_since(std::time::Instant::now());
+    tokio::time::sleep(wait).await;
+    assert_eq!(presence.online(&users).await.unwrap().len(), users.len());
+}
+contract!(one_call_refreshes_many_sessions, presence, redis);
 
 async fn the_cap_holds_under_concurrency(adapters: (impl PresenceStore, impl Throttle)) {
     let (presence, _) = adapters;

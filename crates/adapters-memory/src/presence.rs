@@ -38,11 +38,15 @@ impl PresenceStore for MemoryPresence {
         Ok(sessions.len() == 1)
     }
 
-    async fn refresh(&self, user: UserId, session: &str, ttl: Duration) -> Result<(), PortError> {
-        lock(&self.state)
-            .entry(user)
-            .or_default()
-            .insert(session.to_owned(), Instant::now() + ttl);
+    async fn refresh(&self, sessions: &[(UserId, String)], ttl: Duration) -> Result<(), PortError> {
+        let until = Instant::now() + ttl;
+        let mut state = lock(&self.state);
+        for (user, session) in sessions {
+            state
+                .entry(*user)
+                .or_default()
+                .insert(session.clone(), until);
+        }
         Ok(())
     }
 

@@ -42,6 +42,9 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 ";
 
+/// Sessions refreshed per pipelined request.
+const REFRESH_CHUNK: usize = 500;
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -130,23 +133,33 @@ impl PresenceStore for RedisPresence {
         }
     }
 
-    async fn refresh(&self, user: UserId, session: &str, ttl: Duration) -> Result<(), PortError> {
+    async fn refresh(&self, sessions: &[(UserId, String)], ttl: Duration) -> Result<(), PortError> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.pool.get().await.map_err(unavailable)?;
-        let key = self.key(user);
         let expiry = now_ms() + ms(ttl);
-        redis::pipe()
-            .cmd("ZADD")
-            .arg(&key)
-            .arg(expiry)
-            .arg(session)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(ms(ttl))
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unavailable)
+        // Pipelined in chunks, so one call for 20,000 sessions neither builds one huge request
+        // nor holds Redis on a single command for long.
+        for chunk in sessions.chunks(REFRESH_CHUNK) {
+            let mut pipe = redis::pipe();
+            for (user, session) in chunk {
+                let key = self.key(*user);
+                pipe.cmd("ZADD")
+                    .arg(&key)
+                    .arg(expiry)
+                    .arg(session)
+                    .ignore()
+                    .cmd("PEXPIRE")
+                    .arg(&key)
+                    .arg(ms(ttl))
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     async fn unregister(&self, user: UserId, session: &str) -> Result<bool, PortError> {

@@ -25,11 +25,12 @@ pub trait PresenceStore: Clone + Send + Sync + 'static {
         cap: usize,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
-    /// Keeps a session alive for another `ttl` (registering it again if it had expired).
+    /// Keeps `sessions` (user, session) alive for another `ttl`, registering again any that had
+    /// expired. An instance refreshes all of its sessions in one call: one round trip per
+    /// session and heartbeat was, at tens of thousands of sessions, a load of its own.
     fn refresh(
         &self,
-        user: UserId,
-        session: &str,
+        sessions: &[(UserId, String)],
         ttl: Duration,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use domain::user::UserId;
 use ports::{PortError, PresenceStore};
 
-use super::SessionId;
+use super::{Hub, SessionId};
 use crate::error::AppError;
 use crate::ports::{Adapters, Ports};
 
@@ -83,15 +83,29 @@ impl<P: Ports> PresenceService<P> {
         }
     }
 
-    /// Keeps a session counted as live.
-    pub async fn heartbeat(&self, user: UserId, session: SessionId) {
-        if let Err(error) = self
-            .adapters
-            .presence
-            .refresh(user, &self.key(session), self.ttl)
-            .await
-        {
-            tracing::debug!(%error, "refreshing presence failed; the next heartbeat retries");
+    /// Keeps `sessions` (this instance's) counted as live, in one call to the store.
+    pub async fn heartbeat(&self, sessions: &[(UserId, SessionId)]) {
+        let keyed: Vec<(UserId, String)> = sessions
+            .iter()
+            .map(|(user, session)| (*user, self.key(*session)))
+            .collect();
+        if let Err(error) = self.adapters.presence.refresh(&keyed, self.ttl).await {
+            tracing::warn!(%error, sessions = keyed.len(), "refreshing presence failed; the next heartbeat retries");
+        }
+    }
+
+    /// Refreshes every session of `hub` each `every`; a background chore that runs until it is
+    /// aborted at shutdown. One task per instance instead of a store round trip per session and
+    /// heartbeat.
+    pub async fn refresh_every(self, hub: Hub<P::Bus>, every: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let sessions = hub.sessions();
+            if !sessions.is_empty() {
+                self.heartbeat(&sessions).await;
+            }
         }
     }
 

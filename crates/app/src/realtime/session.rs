@@ -76,8 +76,7 @@ pub struct Session<P: Ports> {
     limiter: RateLimiter,
     /// Other users' presence as this session last showed it: online, and their username.
     presence: HashMap<UserId, (bool, String)>,
-    /// When presence was last refreshed in the shared store, and last re-checked for others.
-    presence_beat: Instant,
+    /// When others' presence was last re-checked.
     presence_check: Instant,
     notifications_unread: i64,
     /// After `subscribe_notifications`: the highest inbox seq delivered.
@@ -180,7 +179,6 @@ impl<P: Ports> Session<P> {
             typing: HashMap::new(),
             limiter,
             presence: HashMap::new(),
-            presence_beat: Instant::now(),
             presence_check: Instant::now(),
             notifications_unread,
             notifications_delivered: None,
@@ -727,14 +725,6 @@ impl<P: Ports> Session<P> {
     pub async fn on_tick(&mut self, now: Instant) -> Vec<Outbound> {
         let mut out = self.release_overdue(now).await;
         out.extend(self.owed_unread(now));
-        // Keep this session counted as online everywhere.
-        if now.duration_since(self.presence_beat) >= self.settings.heartbeat {
-            self.presence_beat = now;
-            self.services
-                .presence
-                .heartbeat(self.user.id, self.id)
-                .await;
-        }
         // Users shown online whose sessions all expired (their instance died): show them offline.
         let ttl = self.services.presence.ttl();
         if now.duration_since(self.presence_check) >= ttl {
@@ -778,13 +768,13 @@ impl<P: Ports> Session<P> {
         out
     }
 
-    /// When [`Self::on_tick`] next has work: the presence refresh and re-check, a held message
-    /// given up on, owed unread counts, a typing indicator running out. The gateway sleeps until
-    /// then — an idle session wakes once a heartbeat instead of every second, which at tens of
-    /// thousands of sessions was a steady load of its own.
+    /// When [`Self::on_tick`] next has work: the presence re-check, a held message given up on,
+    /// owed unread counts, a typing indicator running out. The gateway sleeps until then — an
+    /// idle session wakes once a presence TTL instead of every second, which at tens of
+    /// thousands of sessions was a steady load of its own. (Its own presence is refreshed for
+    /// the whole instance at once: [`crate::PresenceService::refresh_every`].)
     pub fn next_tick(&self) -> Instant {
-        let mut due = (self.presence_beat + self.settings.heartbeat)
-            .min(self.presence_check + self.services.presence.ttl());
+        let mut due = self.presence_check + self.services.presence.ttl();
         if let Some(held) = self.early.due() {
             due = due.min(held);
         }
