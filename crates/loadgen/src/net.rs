@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use nix::sys::socket::{setsockopt, sockopt};
 use serde_json::Value;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -69,6 +70,11 @@ pub async fn connect(
         TcpSocket::new_v6()?
     };
     if let Some(source) = target.source(i) {
+        // Pick the port at connect time, not at bind: bind(addr:0) reserves a port by searching
+        // the bind table, and at tens of thousands of sockets that search took three quarters
+        // of the machine's CPU (perf: `inet_csk_bind_conflict`) — the load generator starved
+        // the server it was measuring.
+        setsockopt(&socket, sockopt::IpBindAddressNoPort, &true).map_err(std::io::Error::from)?;
         socket.bind(source)?;
     }
     let stream = socket.connect(target.address).await?;
