@@ -53,6 +53,28 @@ async fn presence_is_seen_across_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_session_stays_online_past_the_presence_ttl() {
+    // A heartbeat of 1 s makes the presence TTL 3 s: only the instance's refresh keeps anna online.
+    let (a, b) = pair(|f| f.merge(Serialized::default("ws.heartbeat_s", 1))).await;
+    let anna = a.register("client").await;
+    let bob = a.register("cleaner").await;
+    let room = a.dm(&anna, &bob).await;
+    let mut on_a = a.ws(&anna.access).await;
+    // Read (and so answer the server's pings) for longer than the TTL.
+    on_a.drain(Duration::from_secs(5)).await;
+    let mut on_b = b.ws(&bob.access).await;
+    on_b.send(json!({"type": "subscribe_room", "room_id": room}))
+        .await;
+    let frames = on_b.drain(Duration::from_millis(500)).await;
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "presence" && f["user_id"] == anna.id && f["online"] == true),
+        "anna, connected on A for longer than the TTL, is still online: {frames:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cap_counts_sessions_on_every_instance() {
     let (a, b) = pair(|f| f.merge(Serialized::default("ws.max_sessions_per_user", 2))).await;
     let anna = a.register("client").await;

@@ -308,10 +308,12 @@ async fn serve<P: Ports>(
         chores: vec![
             spawn_refresh_token_purge(services.clone()),
             spawn_room_closer(services.clone()),
-            tokio::spawn(services.presence.clone().refresh_every(
-                services.hub.clone(),
-                Duration::from_secs(settings.ws.heartbeat_s.max(1)),
-            )),
+            tokio::spawn(
+                services
+                    .presence
+                    .clone()
+                    .refresh_every(Duration::from_secs(settings.ws.heartbeat_s.max(1))),
+            ),
             tokio::spawn(
                 Reconciler::new(adapters_for_reconciler, services.hub.clone())
                     .run(Duration::from_secs(settings.ws.reconcile_s.max(1))),

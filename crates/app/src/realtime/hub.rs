@@ -475,15 +475,6 @@ impl<B: EventBus> Hub<B> {
         self.read().users.get(&user).map_or(0, HashSet::len)
     }
 
-    /// Every open session on this instance, with its user.
-    pub fn sessions(&self) -> Vec<(UserId, SessionId)> {
-        self.read()
-            .sessions
-            .iter()
-            .map(|(id, entry)| (entry.user, *id))
-            .collect()
-    }
-
     /// Open sessions on this instance.
     pub fn session_count(&self) -> usize {
         self.read().sessions.len()

@@ -2,13 +2,14 @@
 //! store under `<instance>:<session>` and refreshed by its heartbeat. The per-user session cap is
 //! enforced there too, so it holds however a user's sessions spread over instances.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use domain::user::UserId;
 use ports::{PortError, PresenceStore};
 
-use super::{Hub, SessionId};
+use super::SessionId;
 use crate::error::AppError;
 use crate::ports::{Adapters, Ports};
 
@@ -18,6 +19,10 @@ pub struct PresenceService<P: Ports> {
     instance: String,
     ttl: Duration,
     cap: usize,
+    /// The sessions this instance registered and has not yet removed: what the heartbeat
+    /// refreshes. (Not the hub's list: a session is in the hub before its registration and may
+    /// fail it, and refreshing it would leave a ghost counted against the user's cap.)
+    registered: Arc<Mutex<HashMap<SessionId, UserId>>>,
 }
 
 impl<P: Ports> Clone for PresenceService<P> {
@@ -27,6 +32,7 @@ impl<P: Ports> Clone for PresenceService<P> {
             instance: self.instance.clone(),
             ttl: self.ttl,
             cap: self.cap,
+            registered: self.registered.clone(),
         }
     }
 }
@@ -49,7 +55,14 @@ impl<P: Ports> PresenceService<P> {
             instance: uuid::Uuid::new_v4().simple().to_string(),
             ttl,
             cap,
+            registered: Arc::default(),
         }
+    }
+
+    fn registered(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, UserId>> {
+        self.registered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// How long a session counts as live without a heartbeat.
@@ -71,13 +84,18 @@ impl<P: Ports> PresenceService<P> {
             .register(user, &self.key(session), self.ttl, self.cap)
             .await
         {
-            Ok(first) => Ok(first),
+            Ok(first) => {
+                self.registered().insert(session, user);
+                Ok(first)
+            }
             Err(PortError::Conflict(_)) => Err(AppError::conflict(
                 "too_many_sessions",
                 format!("at most {} sessions per user", self.cap),
             )),
             Err(error) => {
                 tracing::warn!(%error, "the presence store is unavailable; session admitted");
+                // Refreshed from now on, so it counts once the store is back.
+                self.registered().insert(session, user);
                 Ok(true)
             }
         }
@@ -94,23 +112,52 @@ impl<P: Ports> PresenceService<P> {
         }
     }
 
-    /// Refreshes every session of `hub` each `every`; a background chore that runs until it is
-    /// aborted at shutdown. One task per instance instead of a store round trip per session and
-    /// heartbeat.
-    pub async fn refresh_every(self, hub: Hub<P::Bus>, every: Duration) {
+    /// Refreshes every registered session of this instance each `every`; a background chore
+    /// that runs until it is aborted at shutdown. One task per instance instead of a store round
+    /// trip per session and heartbeat.
+    pub async fn refresh_every(self, every: Duration) {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let sessions = hub.sessions();
-            if !sessions.is_empty() {
-                self.heartbeat(&sessions).await;
-            }
+            self.refresh_registered().await;
+        }
+    }
+
+    /// One refresh of every registered session. A session removed while the refresh was in
+    /// flight may have been written back by it (a refresh re-registers what it does not find):
+    /// such sessions are removed again, so no closed session stays online until its TTL.
+    pub async fn refresh_registered(&self) {
+        let sessions: Vec<(UserId, SessionId)> = self
+            .registered()
+            .iter()
+            .map(|(session, user)| (*user, *session))
+            .collect();
+        if sessions.is_empty() {
+            return;
+        }
+        self.heartbeat(&sessions).await;
+        let gone: Vec<(UserId, SessionId)> = {
+            let registered = self.registered();
+            sessions
+                .into_iter()
+                .filter(|(_, session)| !registered.contains_key(session))
+                .collect()
+        };
+        for (user, session) in gone {
+            let _ = self
+                .adapters
+                .presence
+                .unregister(user, &self.key(session))
+                .await;
         }
     }
 
     /// Removes a session; true when it was the user's last live one.
     pub async fn disconnect(&self, user: UserId, session: SessionId) -> bool {
+        // Forgotten before the store is told, so a refresh in flight can tell (see
+        // `refresh_registered`).
+        self.registered().remove(&session);
         self.adapters
             .presence
             .unregister(user, &self.key(session))
