@@ -85,6 +85,19 @@ async fn rooms_have_members_and_unique_public_names(
         "{roles:?}"
     );
     assert!(chat.participant(room.id, u[2]).await.unwrap().is_none());
+    // The room with a membership in one lookup: a member gets both, anyone else nothing.
+    let (found, member) = chat.member_room(room.id, u[1]).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id, member.user_id, member.role),
+        (room.id, u[1], ParticipantRole::Member)
+    );
+    assert!(chat.member_room(room.id, u[2]).await.unwrap().is_none());
+    assert!(
+        chat.member_room(RoomId::new(987_654).unwrap(), u[1])
+            .await
+            .unwrap()
+            .is_none()
+    );
     let dup = chat
         .create_room(
             general("LOBBY", Visibility::Public, u[2]),

@@ -416,6 +416,18 @@ impl ChatRepository for MemoryChat {
         Ok(lock(&self.state).member(room, user).cloned())
     }
 
+    async fn member_room(
+        &self,
+        room: RoomId,
+        user: UserId,
+    ) -> Result<Option<(Room, Participant)>, PortError> {
+        let state = lock(&self.state);
+        let Some(member) = state.member(room, user).cloned() else {
+            return Ok(None);
+        };
+        Ok(Some((state.room(room)?.clone(), member)))
+    }
+
     async fn participants(&self, rooms: &[RoomId]) -> Result<Vec<Participant>, PortError> {
         let state = lock(&self.state);
         let mut found: Vec<Participant> = rooms

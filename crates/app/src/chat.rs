@@ -186,20 +186,12 @@ impl<P: Ports> ChatService<P> {
         actor: &User,
         id: RoomId,
     ) -> Result<(Room, Participant), AppError> {
-        let membership = self
-            .chat()
-            .participant(id, actor.id)
+        // One lookup, not two: every send starts here (docs/benchmarks.md, "rooms").
+        self.chat()
+            .member_room(id, actor.id)
             .await
-            .map_err(AppError::from_port("room"))?;
-        let Some(membership) = membership else {
-            return Err(AppError::NotFound("room"));
-        };
-        let room = self
-            .chat()
-            .get_room(id)
-            .await
-            .map_err(AppError::from_port("room"))?;
-        Ok((room, membership))
+            .map_err(AppError::from_port("room"))?
+            .ok_or(AppError::NotFound("room"))
     }
 
     // ----- rooms -----

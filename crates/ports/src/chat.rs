@@ -169,6 +169,14 @@ pub trait ChatRepository: Clone + Send + Sync + 'static {
         user: UserId,
     ) -> impl Future<Output = Result<Option<Participant>, PortError>> + Send;
 
+    /// The room with the user's membership of it, in one lookup; `None` when the user is not a
+    /// member (or there is no such room). What every send and most reads check first.
+    fn member_room(
+        &self,
+        room: RoomId,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<(Room, Participant)>, PortError>> + Send;
+
     /// The members of these rooms, ordered by room then join time.
     fn participants(
         &self,

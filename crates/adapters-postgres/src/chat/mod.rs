@@ -420,6 +420,25 @@ impl ChatRepository for PgChat {
         row.map(ParticipantRow::into_participant).transpose()
     }
 
+    async fn member_room(
+        &self,
+        room: RoomId,
+        user: UserId,
+    ) -> Result<Option<(Room, Participant)>, PortError> {
+        let mut conn = conn(&self.pool).await?;
+        let row: Option<(RoomRow, ParticipantRow)> = chat_participants::table
+            .inner_join(chat_rooms::table)
+            .filter(chat_participants::room_id.eq(room.get()))
+            .filter(chat_participants::user_id.eq(user.get()))
+            .select((RoomRow::as_select(), ParticipantRow::as_select()))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(db)?;
+        row.map(|(room, member)| Ok((room.into_room()?, member.into_participant()?)))
+            .transpose()
+    }
+
     async fn participants(&self, rooms: &[RoomId]) -> Result<Vec<Participant>, PortError> {
         let ids: Vec<i64> = rooms.iter().map(|r| r.get()).collect();
         let mut conn = conn(&self.pool).await?;
