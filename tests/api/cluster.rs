@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use eclean_tests::ws::WsClient;
 use eclean_tests::{Backend, ResponseExt, TestApp};
 use figment::providers::Serialized;
 use serde_json::json;
@@ -16,6 +17,22 @@ async fn pair(customize: impl FnOnce(figment::Figment) -> figment::Figment) -> (
     let a = TestApp::spawn_with(Backend::Postgres, customize).await;
     let b = second(&a).await;
     (a, b)
+}
+
+/// Subscribes `client` to `room` and returns what it hears in the next half second (a new
+/// subscriber is told who of the room's members is online already).
+async fn subscribe_and_listen(client: &mut WsClient, room: i64) -> Vec<serde_json::Value> {
+    client
+        .send(json!({"type": "subscribe_room", "room_id": room}))
+        .await;
+    client.drain(Duration::from_millis(500)).await
+}
+
+/// Whether `frames` show `user` online.
+fn shown_online(frames: &[serde_json::Value], user: i64) -> bool {
+    frames
+        .iter()
+        .any(|f| f["type"] == "presence" && f["user_id"] == user && f["online"] == true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,15 +52,8 @@ async fn presence_is_seen_across_instances() {
         (Some(bob.id), Some(true))
     );
     // Subscribing on B shows anna, connected on A, as online.
-    on_b.send(json!({"type": "subscribe_room", "room_id": room}))
-        .await;
-    let frames = on_b.drain(Duration::from_millis(500)).await;
-    assert!(
-        frames
-            .iter()
-            .any(|f| f["type"] == "presence" && f["user_id"] == anna.id && f["online"] == true),
-        "{frames:?}"
-    );
+    let frames = subscribe_and_listen(&mut on_b, room).await;
+    assert!(shown_online(&frames, anna.id), "{frames:?}");
     on_b.close().await;
     let offline = on_a.recv_type("presence").await;
     assert_eq!(
@@ -63,13 +73,9 @@ async fn a_live_session_stays_online_past_the_presence_ttl() {
     // Read (and so answer the server's pings) for longer than the TTL.
     on_a.drain(Duration::from_secs(5)).await;
     let mut on_b = b.ws(&bob.access).await;
-    on_b.send(json!({"type": "subscribe_room", "room_id": room}))
-        .await;
-    let frames = on_b.drain(Duration::from_millis(500)).await;
+    let frames = subscribe_and_listen(&mut on_b, room).await;
     assert!(
-        frames
-            .iter()
-            .any(|f| f["type"] == "presence" && f["user_id"] == anna.id && f["online"] == true),
+        shown_online(&frames, anna.id),
         "anna, connected on A for longer than the TTL, is still online: {frames:?}"
     );
 }
@@ -81,7 +87,7 @@ async fn the_session_cap_counts_sessions_on_every_instance() {
     let _first = a.ws(&anna.access).await;
     let _second = b.ws(&anna.access).await;
     // Each instance holds one session only, but the user holds two: the third is refused.
-    let mut third = eclean_tests::ws::WsClient::from_stream(
+    let mut third = WsClient::from_stream(
         eclean_tests::ws::open(&a.ws_url(&format!("/ws/?token={}", anna.access)), &[])
             .await
             .unwrap(),
