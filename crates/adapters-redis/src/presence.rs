@@ -138,7 +138,7 @@ impl PresenceStore for RedisPresence {
             return Ok(());
         }
         let mut conn = self.pool.get().await.map_err(unavailable)?;
-        let expiry = now_ms() + ms(ttl);
+        let (expiry, ttl_ms) = (now_ms() + ms(ttl), ms(ttl));
         // Pipelined in chunks, so one call for 20,000 sessions neither builds one huge request
         // nor holds Redis on a single command for long.
         for chunk in sessions.chunks(REFRESH_CHUNK) {
@@ -152,7 +152,7 @@ impl PresenceStore for RedisPresence {
                     .ignore()
                     .cmd("PEXPIRE")
                     .arg(&key)
-                    .arg(ms(ttl))
+                    .arg(ttl_ms)
                     .ignore();
             }
             pipe.query_async::<()>(&mut conn)

@@ -1,5 +1,6 @@
 //! Who is online, across instances: every live session is registered in the shared presence
-//! store under `<instance>:<session>` and refreshed by its heartbeat. The per-user session cap is
+//! store under `<instance>:<session>`, and each instance refreshes all of its sessions at once
+//! every heartbeat ([`PresenceService::refresh_every`]). The per-user session cap is
 //! enforced there too, so it holds however a user's sessions spread over instances.
 
 use std::collections::{HashMap, HashSet};
@@ -101,17 +102,6 @@ impl<P: Ports> PresenceService<P> {
         }
     }
 
-    /// Keeps `sessions` (this instance's) counted as live, in one call to the store.
-    pub async fn heartbeat(&self, sessions: &[(UserId, SessionId)]) {
-        let keyed: Vec<(UserId, String)> = sessions
-            .iter()
-            .map(|(user, session)| (*user, self.key(*session)))
-            .collect();
-        if let Err(error) = self.adapters.presence.refresh(&keyed, self.ttl).await {
-            tracing::warn!(%error, sessions = keyed.len(), "refreshing presence failed; the next heartbeat retries");
-        }
-    }
-
     /// Refreshes every registered session of this instance each `every`; a background chore
     /// that runs until it is aborted at shutdown. One task per instance instead of a store round
     /// trip per session and heartbeat.
@@ -124,32 +114,35 @@ impl<P: Ports> PresenceService<P> {
         }
     }
 
-    /// One refresh of every registered session. A session removed while the refresh was in
-    /// flight may have been written back by it (a refresh re-registers what it does not find):
-    /// such sessions are removed again, so no closed session stays online until its TTL.
-    pub async fn refresh_registered(&self) {
-        let sessions: Vec<(UserId, SessionId)> = self
+    /// One refresh of every registered session, in one call to the store. A session removed
+    /// while the refresh was in flight may have been written back by it (a refresh re-registers
+    /// what it does not find): such sessions are removed again, so no closed session stays online
+    /// until its TTL.
+    async fn refresh_registered(&self) {
+        let sessions: Vec<(SessionId, UserId)> = self
             .registered()
             .iter()
-            .map(|(session, user)| (*user, *session))
+            .map(|(session, user)| (*session, *user))
             .collect();
         if sessions.is_empty() {
             return;
         }
-        self.heartbeat(&sessions).await;
-        let gone: Vec<(UserId, SessionId)> = {
+        let keyed: Vec<(UserId, String)> = sessions
+            .iter()
+            .map(|(session, user)| (*user, self.key(*session)))
+            .collect();
+        if let Err(error) = self.adapters.presence.refresh(&keyed, self.ttl).await {
+            tracing::warn!(%error, sessions = keyed.len(), "refreshing presence failed; the next heartbeat retries");
+        }
+        let gone: Vec<(SessionId, UserId)> = {
             let registered = self.registered();
             sessions
                 .into_iter()
-                .filter(|(_, session)| !registered.contains_key(session))
+                .filter(|(session, _)| !registered.contains_key(session))
                 .collect()
         };
-        for (user, session) in gone {
-            let _ = self
-                .adapters
-                .presence
-                .unregister(user, &self.key(session))
-                .await;
+        for (session, user) in gone {
+            self.disconnect(user, session).await;
         }
     }
 
