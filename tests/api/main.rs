@@ -24,3 +24,4 @@ mod users;
 mod ws_basics;
 mod ws_chat;
 mod ws_compat;
+mod ws_transport;

@@ -1,7 +1,7 @@
 //! The HTTP and WebSocket gateway of eclean-realtime on actix-web.
 //!
-//! [`build_app`] assembles the whole API for one set of ports; the binary hands it to
-//! `HttpServer`. Errors become HTTP only in [`error`]; authentication is the [`auth::Caller`]
+//! [`build_app`] assembles the whole API for one set of ports; [`serve::serve`] runs it, with
+//! WebSocket sessions leaving the HTTP layer once upgraded. Errors become HTTP only in [`error`]; authentication is the [`auth::Caller`]
 //! extractor; the route table is in [`routes`].
 
 pub mod auth;
@@ -11,6 +11,7 @@ pub mod error;
 pub mod handlers;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod telemetry;
 pub mod validation;
 pub mod ws;

@@ -4,13 +4,13 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
 use adapters_postgres::PoolSettings;
 use api_actix::credentials::{Argon2Hasher, JwtCodec, JwtKeys, JwtSettings};
+use api_actix::serve::{ServeOptions, serve as serve_http};
 use api_actix::ws::WsSettings;
 use api_actix::ws::handshake::OriginPolicy;
-use api_actix::{Gateway, HttpSettings, build_app};
+use api_actix::{Gateway, HttpSettings};
 use app::realtime::{RateSettings, Reconciler, SessionSettings};
 use app::{
     Adapters, AppError, AuthSettings, ChatSettings, DeliverySettings, DeliveryWorker, HubSettings,
@@ -347,16 +347,11 @@ async fn serve<P: Ports>(
         },
         ws_settings(settings),
     );
-    let mut server = HttpServer::new(move || build_app(gateway.clone()))
-        .disable_signals()
-        // Deliveries are small frames written back to back; Nagle's algorithm would hold each
-        // one until the previous is acknowledged.
-        .tcp_nodelay(true)
-        .shutdown_timeout(settings.server.shutdown_timeout_s);
-    if settings.server.workers > 0 {
-        server = server.workers(settings.server.workers);
-    }
-    let server = server.listen(listener).map_err(StartupError::Server)?.run();
+    let options = ServeOptions {
+        workers: settings.server.workers,
+        shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_s),
+    };
+    let server = serve_http(gateway, listener, &options).map_err(StartupError::Server)?;
     Ok((server, background, sessions))
 }
 

@@ -232,7 +232,6 @@ async fn user_of<P: Ports>(
     responses((status = 101, description = "Switching protocols (the original's frames)"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn chat_room<P: Ports>(
     req: HttpRequest,
-    body: web::Payload,
     services: web::Data<Services<P>>,
     gateway: web::Data<WsGateway>,
     name: web::Path<String>,
@@ -258,8 +257,7 @@ pub async fn chat_room<P: Ports>(
             other => other.into(),
         })?;
     start_connection(
-        req,
-        body,
+        &req,
         services.get_ref().clone(),
         &gateway,
         user,
@@ -284,7 +282,6 @@ pub struct JobChatQuery {
     responses((status = 101, description = "Switching protocols (the original's frames)"), (status = 401, body = ErrorBody), (status = 404, description = "No such job room for the caller", body = ErrorBody)))]
 pub async fn job_chat<P: Ports>(
     req: HttpRequest,
-    body: web::Payload,
     services: web::Data<Services<P>>,
     gateway: web::Data<WsGateway>,
     job_id: web::Path<i64>,
@@ -315,8 +312,7 @@ pub async fn job_chat<P: Ports>(
     }
     .ok_or_else(|| not_found("job room"))?;
     start_connection(
-        req,
-        body,
+        &req,
         services.get_ref().clone(),
         &gateway,
         user,

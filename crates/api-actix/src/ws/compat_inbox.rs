@@ -158,7 +158,6 @@ impl FrameEncoder for InboxEncoder {
     responses((status = 101, description = "Switching protocols (the original's frames)"), (status = 401, body = ErrorBody), (status = 403, description = "Not the caller's own inbox", body = ErrorBody)))]
 pub async fn inbox<P: Ports>(
     req: HttpRequest,
-    body: web::Payload,
     services: web::Data<Services<P>>,
     gateway: web::Data<WsGateway>,
     user_id: web::Path<i64>,
@@ -177,8 +176,7 @@ pub async fn inbox<P: Ports>(
         ));
     }
     start_connection(
-        req,
-        body,
+        &req,
         services.get_ref().clone(),
         &gateway,
         user,

@@ -1,17 +1,25 @@
 //! The task behind one WebSocket: a `select!` over client frames, hub deliveries, the heartbeat,
 //! typing expiry, the token's expiry and close requests. Writes go to the socket directly; the
 //! hub's bounded queue is the only buffer between fan-out and a client.
+//!
+//! The socket is tokio-tungstenite's over the bare TCP stream (see [`super::upgrade`] for how it
+//! leaves actix-http), with a small read buffer: an idle session should cost a few KiB.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, ProtocolError};
+use actix_web::rt::net::TcpStream;
 use app::Ports;
 use app::realtime::frames::close;
 use app::realtime::{Outbound, Registration, Session, SessionSettings};
 use app::{AppError, Services};
 use domain::user::User;
-use futures_util::StreamExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
 use crate::telemetry::names;
 use crate::ws::codec;
@@ -37,37 +45,70 @@ impl<P: Ports> std::fmt::Debug for Connection<P> {
     }
 }
 
+/// A session's socket.
+pub type Socket = WebSocketStream<TcpStream>;
+
+/// Bytes read from the socket at a time. Client frames are small JSON requests; a larger one
+/// grows the buffer while it is read. (tungstenite's default, 128 KiB, would be most of an idle
+/// session's cost.)
+const READ_BUFFER_BYTES: usize = 1024;
+
+/// Frames are collected up to this size before they are written, so a batch of deliveries is
+/// one write; it also bounds the write buffer a session keeps after a burst.
+const WRITE_BUFFER_BYTES: usize = 4096;
+
+/// Opens the session's socket on the upgraded connection; `already_read` are bytes the client
+/// sent after its handshake.
+pub async fn open_socket(io: TcpStream, already_read: Vec<u8>, max_frame_bytes: usize) -> Socket {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_message_size(Some(max_frame_bytes))
+        .max_frame_size(Some(max_frame_bytes));
+    WebSocketStream::from_partially_read(io, already_read, Role::Server, Some(config)).await
+}
+
 /// How long until `at` (zero once passed).
 fn until(at: chrono::DateTime<chrono::Utc>) -> Duration {
     (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
 }
 
-/// Sends a close frame, but never waits long on a client that stopped reading.
-async fn close_socket(socket: actix_ws::Session, code: u16, reason: &str) {
-    let reason = CloseReason {
+/// Sends a close frame (or completes the client's closing handshake), then reads until the
+/// client's reply so that the connection is not reset under the close frame — but never waits
+/// more than a second on a client that stopped reading.
+pub async fn close_socket(mut socket: Socket, code: u16, reason: &str) {
+    let frame = CloseFrame {
         code: CloseCode::from(code),
-        description: Some(reason.to_owned()),
+        reason: reason.into(),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(Some(reason))).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        if socket.close(Some(frame)).await.is_ok() {
+            while let Some(Ok(_)) = socket.next().await {}
+        }
+    })
+    .await;
 }
 
-/// Writes frames; `Err` with a close request when one of them is a close, or when the socket is gone.
-async fn write(
-    socket: &mut actix_ws::Session,
-    frames: Vec<Outbound>,
-) -> Result<(), Option<(u16, String)>> {
+/// Writes frames, then flushes them as one; `Err` with a close request when one of them is a
+/// close (the frames before it are sent with the close), or when the socket is gone.
+async fn write(socket: &mut Socket, frames: Vec<Outbound>) -> Result<(), Option<(u16, String)>> {
+    let mut written = false;
     for frame in frames {
         match frame {
             Outbound::Text(text) if text.is_empty() => {}
             Outbound::Text(text) => {
                 // The frame text is shared between sessions; the socket needs its own copy.
-                if socket.text(text.as_ref().to_owned()).await.is_err() {
+                if socket.feed(Message::text(text.as_ref())).await.is_err() {
                     return Err(None);
                 }
+                written = true;
                 metrics::counter!(names::WS_FRAMES_OUT).increment(1);
             }
             Outbound::Close(code, reason) => return Err(Some((code, reason))),
         }
+    }
+    if written && socket.flush().await.is_err() {
+        return Err(None);
     }
     Ok(())
 }
@@ -79,8 +120,7 @@ impl<P: Ports> Connection<P> {
         user: User,
         expires_at: chrono::DateTime<chrono::Utc>,
         registration: Registration,
-        mut socket: actix_ws::Session,
-        stream: MessageStream,
+        mut socket: Socket,
     ) {
         metrics::gauge!(names::WS_SESSIONS).increment(1.0);
         let Registration {
@@ -127,10 +167,6 @@ impl<P: Ports> Connection<P> {
                 return;
             }
         };
-        let mut stream = stream
-            .max_frame_size(self.max_frame_bytes)
-            .aggregate_continuations()
-            .max_continuation_size(self.max_frame_bytes);
         let mut closing = write(&mut socket, opening).await.err();
         if closing.is_none() {
             closing = write(
@@ -175,11 +211,11 @@ impl<P: Ports> Connection<P> {
                     Some(delivery) => Ok(Box::pin(session.on_delivery(delivery)).await),
                     None => Err(Some((1011, "session closed by the server".to_owned()))),
                 },
-                message = stream.next() => match message {
-                    Some(Ok(AggregatedMessage::Text(text))) => {
+                message = socket.next() => match message {
+                    Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
                         metrics::counter!(names::WS_FRAMES_IN).increment(1);
-                        let frames = match self.dialect.parse(&text) {
+                        let frames = match self.dialect.parse(text.as_str()) {
                             Ok(frame) => {
                                 let started = Instant::now();
                                 let frames = Box::pin(session.on_request(frame)).await;
@@ -190,20 +226,19 @@ impl<P: Ports> Connection<P> {
                         };
                         Ok(frames)
                     }
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                    Some(Ok(Message::Binary(_))) => {
                         last_heard = Instant::now();
                         Ok(vec![Outbound::Text(encoder.encode(&codec::parse_error("invalid_frame", "binary frames are not supported; send JSON text", None).into_frame()))])
                     }
-                    Some(Ok(AggregatedMessage::Ping(payload))) => {
-                        last_heard = Instant::now();
-                        if socket.pong(&payload).await.is_err() { Err(None) } else { Ok(Vec::new()) }
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => {
+                    // tungstenite queues the pong itself and sends it with the next read.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                         last_heard = Instant::now();
                         Ok(Vec::new())
                     }
-                    Some(Ok(AggregatedMessage::Close(_))) | None => Err(Some((1000, "closed by the client".to_owned()))),
-                    Some(Err(ProtocolError::Overflow)) => Err(Some((close::TOO_BIG, format!("frames are limited to {} bytes", self.max_frame_bytes)))),
+                    Some(Ok(Message::Close(_))) => Err(Some((1000, "closed by the client".to_owned()))),
+                    None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_))) => Err(None),
+                    Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => Err(Some((close::TOO_BIG, format!("frames are limited to {} bytes", self.max_frame_bytes)))),
+                    Some(Err(WsError::Utf8(_))) => Err(Some((1007, "text frames must be UTF-8".to_owned()))),
                     Some(Err(error)) => {
                         tracing::debug!(%error, "WebSocket protocol error");
                         Err(Some((1002, "protocol error".to_owned())))
@@ -212,7 +247,7 @@ impl<P: Ports> Connection<P> {
                 _ = pings.tick() => {
                     if last_heard.elapsed() > heartbeat * 2 {
                         Err(Some((close::GOING_AWAY, "heartbeat timeout".to_owned())))
-                    } else if socket.ping(b"").await.is_err() {
+                    } else if socket.send(Message::Ping(Default::default())).await.is_err() {
                         Err(None)
                     } else {
                         Ok(Vec::new())

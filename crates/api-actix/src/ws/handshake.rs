@@ -1,8 +1,8 @@
 //! Before the upgrade: the Origin allowlist and the token, wherever the client put it.
 
-use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
 use app::AuthFailure;
 
 use crate::auth::bearer_token;
@@ -45,6 +45,30 @@ impl OriginPolicy {
 /// The subprotocol that carries a token: `Sec-WebSocket-Protocol: bearer, <JWT>`.
 pub const BEARER_PROTOCOL: &str = "bearer";
 
+/// The `101 Switching Protocols` for a valid WebSocket handshake (400 `websocket_handshake`
+/// otherwise), naming the `bearer` subprotocol when the client offered it.
+pub fn accept(req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let refuse = |why: String| ApiError::new(StatusCode::BAD_REQUEST, "websocket_handshake", why);
+    let mut response = actix_http::ws::handshake(req.head())
+        .map_err(|e| refuse(format!("not a valid WebSocket upgrade: {e}")))?;
+    if offered_protocols(req).any(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL)) {
+        response.insert_header((header::SEC_WEBSOCKET_PROTOCOL, BEARER_PROTOCOL));
+    }
+    let response = response
+        .message_body(())
+        .map_err(|e| refuse(format!("not a valid WebSocket upgrade: {e}")))?;
+    Ok(HttpResponse::from(response).map_into_boxed_body())
+}
+
+/// The subprotocols the client offered, in order.
+fn offered_protocols(req: &HttpRequest) -> impl Iterator<Item = &str> {
+    req.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
 /// The access token from `?token=`, the `Authorization` header, or the `bearer` subprotocol.
 pub fn websocket_token(req: &HttpRequest) -> Result<String, ApiError> {
     if let Some(token) = query_token(req.query_string()) {
@@ -69,20 +93,9 @@ fn query_token(query: &str) -> Option<String> {
 }
 
 fn subprotocol_token(req: &HttpRequest) -> Option<String> {
-    let offered: Vec<String> = req
-        .headers()
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| {
-            v.split(',')
-                .map(|p| p.trim().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let position = offered
-        .iter()
-        .position(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL))?;
-    offered.get(position + 1).cloned().filter(|t| !t.is_empty())
+    let mut offered = offered_protocols(req);
+    offered.find(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL))?;
+    offered.next().filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod compat_inbox;
 pub mod connection;
 pub mod dialect;
 pub mod handshake;
+pub mod upgrade;
 
 use std::sync::Arc;
 
@@ -14,10 +15,12 @@ use app::realtime::SessionSettings;
 use app::realtime::frames::close;
 use app::{AppError, Ports, Services};
 use domain::auth::Principal;
+use futures_util::FutureExt as _;
 
-use self::connection::Connection;
+use self::connection::{Connection, close_socket, open_socket};
 use self::dialect::{Dialect, Unified};
-use self::handshake::{BEARER_PROTOCOL, OriginPolicy, websocket_token};
+use self::handshake::{OriginPolicy, accept, websocket_token};
+use self::upgrade::Handoff;
 use crate::error::{ApiError, ErrorBody};
 
 /// WebSocket settings.
@@ -56,11 +59,10 @@ impl std::fmt::Debug for WsGateway {
     ))]
 pub async fn unified<P: Ports>(
     req: HttpRequest,
-    body: web::Payload,
     services: web::Data<Services<P>>,
     gateway: web::Data<WsGateway>,
 ) -> Result<HttpResponse, ApiError> {
-    open(req, body, services, gateway).await
+    open(req, services, gateway).await
 }
 
 /// The same socket under the original's path.
@@ -68,16 +70,14 @@ pub async fn unified<P: Ports>(
     responses((status = 101, description = "As `/ws/`"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn unified_alias<P: Ports>(
     req: HttpRequest,
-    body: web::Payload,
     services: web::Data<Services<P>>,
     gateway: web::Data<WsGateway>,
 ) -> Result<HttpResponse, ApiError> {
-    open(req, body, services, gateway).await
+    open(req, services, gateway).await
 }
 
 async fn open<P: Ports>(
     req: HttpRequest,
-    body: web::Payload,
     services: web::Data<Services<P>>,
     gateway: web::Data<WsGateway>,
 ) -> Result<HttpResponse, ApiError> {
@@ -92,8 +92,7 @@ async fn open<P: Ports>(
         .into());
     };
     start_connection(
-        req,
-        body,
+        &req,
         services.get_ref().clone(),
         &gateway,
         user,
@@ -102,45 +101,45 @@ async fn open<P: Ports>(
     )
 }
 
-/// Completes the upgrade for an authenticated user and starts their session task in `dialect`.
+/// Answers the upgrade for an authenticated user: the `101`, and the session in `dialect` that
+/// runs once it is written ([`upgrade`]).
 pub fn start_connection<P: Ports>(
-    req: HttpRequest,
-    body: web::Payload,
+    req: &HttpRequest,
     services: Services<P>,
     gateway: &WsGateway,
     user: domain::user::User,
     expires_at: chrono::DateTime<chrono::Utc>,
     dialect: Arc<dyn Dialect>,
 ) -> Result<HttpResponse, ApiError> {
-    let (response, socket, stream) =
-        actix_ws::handle_with_protocols(&req, body, &[BEARER_PROTOCOL]).map_err(|e| {
-            ApiError::new(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "websocket_handshake",
-                format!("not a valid WebSocket upgrade: {e}"),
-            )
-        })?;
-    match services.hub.register(user.id) {
-        Ok(registration) => {
-            let connection = Connection {
-                services,
-                dialect,
-                settings: gateway.settings.session.clone(),
-                max_frame_bytes: gateway.settings.max_frame_bytes,
-            };
-            actix_web::rt::spawn(connection.run(user, expires_at, registration, socket, stream));
+    let mut response = accept(req)?;
+    let settings = gateway.settings.session.clone();
+    let max_frame_bytes = gateway.settings.max_frame_bytes;
+    let session = move |io, already_read| {
+        async move {
+            let socket = open_socket(io, already_read, max_frame_bytes).await;
+            match services.hub.register(user.id) {
+                Ok(registration) => {
+                    let connection = Connection {
+                        services,
+                        dialect,
+                        settings,
+                        max_frame_bytes,
+                    };
+                    connection.run(user, expires_at, registration, socket).await;
+                }
+                // The upgrade completes so that the client sees the close code.
+                Err(_) => {
+                    close_socket(
+                        socket,
+                        close::TOO_MANY_SESSIONS,
+                        "too many sessions for this user",
+                    )
+                    .await;
+                }
+            }
         }
-        Err(_) => {
-            // The upgrade must complete for the client to see the close code.
-            actix_web::rt::spawn(async move {
-                let reason = actix_ws::CloseReason {
-                    code: actix_ws::CloseCode::from(close::TOO_MANY_SESSIONS),
-                    description: Some("too many sessions for this user".to_owned()),
-                };
-                let _ = socket.close(Some(reason)).await;
-                drop(stream);
-            });
-        }
-    }
+        .boxed_local()
+    };
+    response.extensions_mut().insert(Handoff::new(session));
     Ok(response)
 }
