@@ -156,7 +156,8 @@ impl<P: Ports> Connection<P> {
                     _ => 1011,
                 };
                 tracing::warn!(%error, "session could not start");
-                self.services.hub.unregister(id).await;
+                // Boxed like the handlers: with the Redis bus this future alone is several KiB.
+                Box::pin(self.services.hub.unregister(id)).await;
                 let reason = if code == close::TOO_MANY_SESSIONS {
                     error.public_message()
                 } else {
