@@ -43,15 +43,44 @@ fn content_length(head: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// A masked client text frame (RFC 6455 §5.2), for payloads under 126 bytes.
-fn client_text_frame(text: &str) -> Vec<u8> {
+/// A final client text frame (RFC 6455 §5.2), masked as clients must, for payloads under 126
+/// bytes.
+fn client_text_frame(payload: &[u8]) -> Vec<u8> {
     let mask = [0x37_u8, 0xfa, 0x21, 0x3d];
-    let payload = text.as_bytes();
     assert!(payload.len() < 126);
     let mut frame = vec![0x81, 0x80 | u8::try_from(payload.len()).unwrap()];
     frame.extend_from_slice(&mask);
     frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     frame
+}
+
+/// Opens a session over a raw TCP stream, writing `with_handshake` in the same write as the
+/// handshake; returns the client socket after the `101`.
+async fn raw_session(
+    app: &TestApp,
+    token: &str,
+    with_handshake: &[u8],
+) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    let mut bytes = upgrade_request(&format!("/ws/?token={token}")).into_bytes();
+    bytes.extend_from_slice(with_handshake);
+    stream.write_all(&bytes).await.unwrap();
+    let (head, rest) = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    WebSocketStream::from_partially_read(MaybeTlsStream::Plain(stream), rest, Role::Client, None)
+        .await
+}
+
+/// Writes raw bytes under an open client socket, then returns the close code the server sent.
+async fn close_code_after(
+    mut socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    raw: &[u8],
+) -> u16 {
+    let MaybeTlsStream::Plain(stream) = socket.get_mut() else {
+        unreachable!("plain TCP")
+    };
+    stream.write_all(raw).await.unwrap();
+    WsClient::from_stream(socket).closed().await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,21 +121,9 @@ async fn an_upgrade_on_a_connection_that_already_served_a_request_starts_a_sessi
 async fn a_frame_sent_together_with_the_handshake_is_answered() {
     let app = TestApp::spawn(Backend::Memory).await;
     let anna = app.register("client").await;
-    let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
     // Handshake and first frame in one write: the frame arrives in the bytes the HTTP layer read.
-    let mut bytes = upgrade_request(&format!("/ws/?token={}", anna.access)).into_bytes();
-    bytes.extend(client_text_frame(r#"{"type":"ping","ref":"early"}"#));
-    stream.write_all(&bytes).await.unwrap();
-    let (head, rest) = read_head(&mut stream).await;
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    let socket = WebSocketStream::from_partially_read(
-        MaybeTlsStream::Plain(stream),
-        rest,
-        Role::Client,
-        None,
-    )
-    .await;
-    let mut ws = WsClient::from_stream(socket);
+    let early = client_text_frame(br#"{"type":"ping","ref":"early"}"#);
+    let mut ws = WsClient::from_stream(raw_session(&app, &anna.access, &early).await);
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.push(ws.recv().await);
@@ -155,4 +172,25 @@ async fn a_plain_get_of_the_socket_path_is_not_an_upgrade() {
     assert_eq!(response.status().as_u16(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "websocket_handshake");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    let app = TestApp::spawn(Backend::Memory).await;
+    let anna = app.register("client").await;
+    let socket = raw_session(&app, &anna.access, &[]).await;
+    assert_eq!(
+        close_code_after(socket, &client_text_frame(&[0xc3, 0x28, 0xff])).await,
+        1007
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmasked_client_frame_closes_with_1002() {
+    let app = TestApp::spawn(Backend::Memory).await;
+    let anna = app.register("client").await;
+    let socket = raw_session(&app, &anna.access, &[]).await;
+    // A final text frame of 6 bytes without the mask bit.
+    let unmasked = [&[0x81_u8, 0x06][..], b"{\"a\":1"].concat();
+    assert_eq!(close_code_after(socket, &unmasked).await, 1002);
 }
