@@ -1,8 +1,9 @@
 //! The HTTP and WebSocket gateway of eclean-realtime on actix-web.
 //!
 //! [`build_app`] assembles the whole API for one set of ports; [`serve::serve`] runs it, with
-//! WebSocket sessions leaving the HTTP layer once upgraded. Errors become HTTP only in [`error`]; authentication is the [`auth::Caller`]
-//! extractor; the route table is in [`routes`].
+//! WebSocket sessions leaving the HTTP layer once upgraded. Errors become HTTP only in
+//! [`error`]; authentication is the [`auth::Caller`] extractor; the route table is in
+//! [`routes`].
 
 pub mod auth;
 pub mod credentials;
