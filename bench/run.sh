@@ -132,7 +132,7 @@ for run in $(seq 1 "$RUNS"); do
         [ "$run" = 1 ] || continue   # one soak is long enough
         start_instance 1
         record soak "$run" "$(load --server "127.0.0.1:$((BASE_PORT + 1))" --server-pid "$PID_1" --sources 4 \
-          --user-base "$base" --connect-rate 1000 soak --rooms "$SOAK_ROOMS" --rate "$SOAK_RATE" \
+          --user-base "$base" --connect-rate "$CONN_RATE" soak --rooms "$SOAK_ROOMS" --rate "$SOAK_RATE" \
           --duration-s "$SOAK_S" --sample-s 10)"
         ;;
       *) echo "unknown scenario $scenario" >&2; exit 2 ;;
