@@ -308,6 +308,9 @@ async fn serve<P: Ports>(
         chores: vec![
             spawn_refresh_token_purge(services.clone()),
             spawn_room_closer(services.clone()),
+            tokio::spawn(api_actix::telemetry::drain_histograms_every(
+                Duration::from_secs(5),
+            )),
             tokio::spawn(
                 services
                     .presence
