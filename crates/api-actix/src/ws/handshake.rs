@@ -48,15 +48,18 @@ pub const BEARER_PROTOCOL: &str = "bearer";
 /// The `101 Switching Protocols` for a valid WebSocket handshake (400 `websocket_handshake`
 /// otherwise), naming the `bearer` subprotocol when the client offered it.
 pub fn accept(req: &HttpRequest) -> Result<HttpResponse, ApiError> {
-    let refuse = |why: String| ApiError::new(StatusCode::BAD_REQUEST, "websocket_handshake", why);
-    let mut response = actix_http::ws::handshake(req.head())
-        .map_err(|e| refuse(format!("not a valid WebSocket upgrade: {e}")))?;
+    let invalid = |e: &dyn std::fmt::Display| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "websocket_handshake",
+            format!("not a valid WebSocket upgrade: {e}"),
+        )
+    };
+    let mut response = actix_http::ws::handshake(req.head()).map_err(|e| invalid(&e))?;
     if offered_protocols(req).any(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL)) {
         response.insert_header((header::SEC_WEBSOCKET_PROTOCOL, BEARER_PROTOCOL));
     }
-    let response = response
-        .message_body(())
-        .map_err(|e| refuse(format!("not a valid WebSocket upgrade: {e}")))?;
+    let response = response.message_body(()).map_err(|e| invalid(&e))?;
     Ok(HttpResponse::from(response).map_into_boxed_body())
 }
 
