@@ -32,6 +32,10 @@ pub struct RedisBusSettings {
     pub buffer: usize,
 }
 
+/// Depth of the publisher's event channels (errors, reconnects): nothing here listens to its
+/// pub/sub messages, so fred's default is plenty.
+const PUBLISHER_EVENT_CAPACITY: usize = 32;
+
 /// How often failed subscriptions are retried while connected.
 const REPAIR_EVERY: Duration = Duration::from_secs(2);
 
@@ -96,7 +100,7 @@ impl RedisBus {
             .with_config(|c| c.fail_fast = false)
             .with_performance_config(|p| {
                 p.default_command_timeout = settings.timeout;
-                p.broadcast_channel_capacity = settings.buffer.max(64);
+                p.broadcast_channel_capacity = PUBLISHER_EVENT_CAPACITY;
             })
             .with_connection_config(|c| {
                 c.connection_timeout = settings.timeout;
@@ -111,6 +115,12 @@ impl RedisBus {
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
         let publisher = builder.build().map_err(unavailable)?;
+        // fred gives every client eight broadcast channels of this one capacity, each allocated
+        // and initialised up front (~30 MB at 65,536). Only the subscriber's pub/sub channel
+        // needs the depth, so only the subscriber pays for it.
+        builder.with_performance_config(|p| {
+            p.broadcast_channel_capacity = settings.buffer.max(PUBLISHER_EVENT_CAPACITY);
+        });
         let subscriber = builder.build_subscriber_client().map_err(unavailable)?;
         let bus = Self {
             inner: Arc::new(Inner {
